@@ -1,0 +1,186 @@
+package otelx
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// batchProcessor is a span processor that queues sampled spans and exports
+// them in batches, like the SDK's BatchSpanProcessor, and in addition counts
+// the spans it drops because the queue is full. The SDK keeps that count
+// private, and health needs it: a full queue is how telemetry is silently
+// lost under load or while the collector is down.
+//
+// It is safe for concurrent use. One goroutine, started by newBatchProcessor
+// and ended by Shutdown, owns the batch and calls the exporter.
+type batchProcessor struct {
+	exporter     sdktrace.SpanExporter // immutable after newBatchProcessor
+	batchTimeout time.Duration
+	timeout      time.Duration
+	maxBatch     int
+	onError      func(error)
+	now          func() time.Time
+
+	queue    chan sdktrace.ReadOnlySpan
+	flushReq chan chan error
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+	stopped  atomic.Bool
+
+	// exportCtx is the parent of every export; cancelling it aborts an
+	// export in flight when Shutdown's context ends first.
+	exportCtx    context.Context
+	cancelExport context.CancelFunc
+
+	dropped  atomic.Int64
+	lastDrop atomic.Int64 // unix nanoseconds of the last drop; 0 if none
+}
+
+var _ sdktrace.SpanProcessor = (*batchProcessor)(nil)
+
+func newBatchProcessor(exp sdktrace.SpanExporter, r *resolved, onError func(error), now func() time.Time) *batchProcessor {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &batchProcessor{
+		exporter:     exp,
+		batchTimeout: r.batchTimeout,
+		timeout:      r.exportTimeout,
+		maxBatch:     r.maxBatchSize,
+		onError:      onError,
+		now:          now,
+		queue:        make(chan sdktrace.ReadOnlySpan, r.maxQueueSize),
+		flushReq:     make(chan chan error),
+		stop:         make(chan struct{}),
+		done:         make(chan struct{}),
+		exportCtx:    ctx,
+		cancelExport: cancel,
+	}
+	go p.run()
+	return p
+}
+
+// OnStart does nothing: spans are queued when they end.
+func (*batchProcessor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+
+// OnEnd queues a sampled span, or counts it as dropped if the queue is full.
+func (p *batchProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
+	if !s.SpanContext().IsSampled() || p.stopped.Load() {
+		return
+	}
+	select {
+	case p.queue <- s:
+	default:
+		p.dropped.Add(1)
+		p.lastDrop.Store(p.now().UnixNano())
+	}
+}
+
+// ForceFlush exports every span queued before the call and returns the
+// export's error, or ctx's if it ends first.
+func (p *batchProcessor) ForceFlush(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case p.flushReq <- reply:
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Shutdown stops accepting spans, exports what is queued and shuts the
+// exporter down. If ctx ends first, the export in flight is cancelled, the
+// spans still queued count as failed, and ctx's error is returned. Calls
+// after the first do nothing.
+func (p *batchProcessor) Shutdown(ctx context.Context) error {
+	err := errShutdownDone
+	p.stopOnce.Do(func() {
+		p.stopped.Store(true)
+		close(p.stop)
+		select {
+		case <-p.done:
+			err = nil
+		case <-ctx.Done():
+			p.cancelExport()
+			<-p.done
+			err = ctx.Err()
+		}
+		p.cancelExport()
+		err = errors.Join(err, p.exporter.Shutdown(ctx))
+	})
+	if err == errShutdownDone {
+		return nil
+	}
+	return err
+}
+
+var errShutdownDone = errors.New("shutdown already done")
+
+// run owns the batch: it collects spans and exports when the batch is full,
+// when the batch timeout passes, on ForceFlush and on Shutdown.
+func (p *batchProcessor) run() {
+	defer close(p.done)
+	batch := make([]sdktrace.ReadOnlySpan, 0, p.maxBatch)
+	timer := time.NewTimer(p.batchTimeout)
+	defer timer.Stop()
+
+	export := func() error {
+		timer.Reset(p.batchTimeout)
+		if len(batch) == 0 {
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(p.exportCtx, p.timeout)
+		err := p.exporter.ExportSpans(ctx, batch)
+		cancel()
+		clear(batch) // let the spans be collected
+		batch = batch[:0]
+		if err != nil {
+			p.onError(err)
+		}
+		return err
+	}
+	// drain moves what is queued now into batches and exports them all.
+	drain := func() error {
+		var errs error
+		for n := len(p.queue); n > 0; n-- {
+			batch = append(batch, <-p.queue)
+			if len(batch) == p.maxBatch {
+				errs = errors.Join(errs, export())
+			}
+		}
+		return errors.Join(errs, export())
+	}
+
+	for {
+		select {
+		case s := <-p.queue:
+			batch = append(batch, s)
+			if len(batch) == p.maxBatch {
+				_ = export()
+			}
+		case <-timer.C:
+			_ = export()
+		case reply := <-p.flushReq:
+			reply <- drain()
+		case <-p.stop:
+			// OnEnd calls racing with Shutdown may still add a few spans;
+			// drain takes what is there now, as the SDK's processor does.
+			_ = drain()
+			return
+		}
+	}
+}
+
+// queueLen is the number of spans waiting in the queue.
+func (p *batchProcessor) queueLen() int { return len(p.queue) }

@@ -1,0 +1,319 @@
+package otelx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+)
+
+// Telemetry is what [Setup] built: a tracer provider and a meter provider
+// exporting over OTLP/HTTP, with health and leak tracking. It is safe for
+// concurrent use by multiple goroutines.
+//
+// The zero Telemetry is not usable; get one from Setup.
+type Telemetry struct {
+	// All fields are immutable after Setup.
+	tp        trace.TracerProvider
+	mp        metric.MeterProvider
+	sdkTP     *sdktrace.TracerProvider // nil when disabled
+	sdkMP     *sdkmetric.MeterProvider // nil when disabled
+	batch     *batchProcessor          // nil when traces are not exported
+	leaks     *leakTracker             // nil when leak detection is off
+	counter   *countingSampler         // nil when disabled
+	traces    *exportStats
+	metrics   *exportStats
+	queueCap  int
+	threshold time.Duration
+	settings  []Setting
+	disabled  bool
+	now       func() time.Time
+
+	shutdownOnce sync.Once
+	shutdown     chan struct{} // closed when Shutdown starts
+}
+
+// Setup builds the OpenTelemetry SDK for traces and metrics, exporting over
+// OTLP/HTTP, and by default installs it, with W3C tracecontext and baggage
+// propagators, as the global providers. Call [Telemetry.Shutdown] before the
+// program exits, or the last spans are lost.
+//
+// Settings come, in order of precedence, from opts, from the standard OTEL_*
+// environment variables, and from the specification's defaults;
+// [Telemetry.Health] lists each with its source. OTEL_SDK_DISABLED=true
+// overrides everything and gives no-op providers (propagators are still
+// installed, so traces stay connected through this service).
+//
+// Setup returns an error wrapping [ErrInvalidEndpoint], [ErrUnsupported] or
+// [ErrInvalidValue] (an [*EnvError] when the environment is at fault) for
+// configuration it cannot honour; it does not contact the collector, so an
+// unreachable collector shows later in Health, not here.
+func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
+	cfg := newConfig(opts)
+	t := &Telemetry{
+		now:       time.Now,
+		shutdown:  make(chan struct{}),
+		threshold: cfg.leakThreshold,
+	}
+	if t.threshold == 0 {
+		t.threshold = defaultLeakThreshold
+	}
+	if sdkDisabled() {
+		t.disabled = true
+		t.tp = tracenoop.NewTracerProvider()
+		t.mp = metricnoop.NewMeterProvider()
+		t.settings = []Setting{{Name: "sdk.disabled", Value: "true", Source: SourceEnv}}
+		t.install(&cfg)
+		return t, nil
+	}
+
+	r, err := resolve(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	res, err := buildResource(ctx, &cfg, r)
+	if err != nil {
+		return nil, err
+	}
+	t.settings = r.settings
+
+	// Traces: counting sampler, leak tracker, batching to the exporter.
+	t.counter = &countingSampler{Sampler: r.sampler}
+	tpOpts := []sdktrace.TracerProviderOption{
+		sdktrace.WithResource(res),
+		sdktrace.WithSampler(t.counter),
+	}
+	if !cfg.noLeakTracking {
+		t.leaks = &leakTracker{}
+		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(t.leaks))
+	}
+	t.traces = &exportStats{name: r.tracesExporter, endpoint: r.tracesURL, now: t.now}
+	var spanExp sdktrace.SpanExporter
+	switch r.tracesExporter {
+	case "custom":
+		spanExp = cfg.spanExporter
+		t.traces.name = fmt.Sprintf("custom (%T)", spanExp)
+	case "otlp":
+		if spanExp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(r.tracesURL)); err != nil {
+			return nil, fmt.Errorf("otelx: trace exporter: %w", err)
+		}
+	}
+	if spanExp != nil {
+		t.batch = newBatchProcessor(spanExporter{SpanExporter: spanExp, stats: t.traces}, r, cfg.errorHandler, t.now)
+		t.queueCap = r.maxQueueSize
+		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(t.batch))
+	}
+	t.sdkTP = sdktrace.NewTracerProvider(tpOpts...)
+	t.tp = t.sdkTP
+
+	// Metrics: a periodic reader on the exporter.
+	t.metrics = &exportStats{name: r.metricsExporter, endpoint: r.metricsURL, now: t.now}
+	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
+	var metricExp sdkmetric.Exporter
+	switch r.metricsExporter {
+	case "custom":
+		metricExp = cfg.metricExporter
+		t.metrics.name = fmt.Sprintf("custom (%T)", metricExp)
+	case "otlp":
+		if metricExp, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(r.metricsURL)); err != nil {
+			_ = t.sdkTP.Shutdown(ctx)
+			return nil, fmt.Errorf("otelx: metric exporter: %w", err)
+		}
+	}
+	if metricExp != nil {
+		reader := sdkmetric.NewPeriodicReader(metricExporter{Exporter: metricExp, stats: t.metrics},
+			sdkmetric.WithInterval(r.metricInterval), sdkmetric.WithTimeout(r.metricTimeout))
+		mpOpts = append(mpOpts, sdkmetric.WithReader(reader))
+	}
+	t.sdkMP = sdkmetric.NewMeterProvider(mpOpts...)
+	t.mp = t.sdkMP
+
+	t.install(&cfg)
+	return t, nil
+}
+
+// install sets the globals unless the caller opted out.
+func (t *Telemetry) install(cfg *config) {
+	if cfg.noGlobals {
+		return
+	}
+	otel.SetTracerProvider(t.tp)
+	otel.SetMeterProvider(t.mp)
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
+		propagation.TraceContext{}, propagation.Baggage{}))
+}
+
+// buildResource merges, lowest precedence first: the default service name,
+// host and SDK attributes, OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME,
+// then the attributes set by options.
+func buildResource(ctx context.Context, cfg *config, r *resolved) (*resource.Resource, error) {
+	var attrs []resource.Option
+	explicit := append([]attribute.KeyValue(nil), cfg.attrs...)
+	if cfg.serviceName != "" {
+		explicit = append(explicit, semconv.ServiceName(cfg.serviceName))
+	}
+	if cfg.serviceVersion != "" {
+		explicit = append(explicit, semconv.ServiceVersion(cfg.serviceVersion))
+	}
+	attrs = append(attrs,
+		resource.WithAttributes(semconv.ServiceName("unknown_service:"+filepath.Base(os.Args[0]))),
+		resource.WithHost(),
+		resource.WithTelemetrySDK(),
+		resource.WithFromEnv(),
+		resource.WithAttributes(explicit...),
+	)
+	res, err := resource.New(ctx, attrs...)
+	if err != nil {
+		if errors.Is(err, resource.ErrPartialResource) {
+			v, _ := envLookup("OTEL_RESOURCE_ATTRIBUTES")
+			return nil, &EnvError{Var: "OTEL_RESOURCE_ATTRIBUTES", Value: v,
+				Err: fmt.Errorf("%w: want key1=value1,key2=value2 with URL-encoded values: %v", ErrInvalidValue, err)}
+		}
+		return nil, fmt.Errorf("otelx: resource: %w", err)
+	}
+
+	// Report service.name and service.version with their sources.
+	for _, key := range []attribute.Key{semconv.ServiceNameKey, semconv.ServiceVersionKey} {
+		v, ok := res.Set().Value(key)
+		if !ok {
+			continue
+		}
+		src, envVar := SourceDefault, ""
+		fromEnv := false
+		if key == semconv.ServiceNameKey {
+			_, fromEnv = envLookup("OTEL_SERVICE_NAME")
+			envVar = "OTEL_SERVICE_NAME"
+		}
+		if ra, ok := envLookup("OTEL_RESOURCE_ATTRIBUTES"); ok && strings.Contains(ra, string(key)+"=") {
+			if !fromEnv {
+				envVar = "OTEL_RESOURCE_ATTRIBUTES"
+			}
+			fromEnv = true
+		}
+		optionSet := key == semconv.ServiceNameKey && cfg.serviceName != "" ||
+			key == semconv.ServiceVersionKey && cfg.serviceVersion != ""
+		switch {
+		case optionSet:
+			src = SourceOption
+		case fromEnv:
+			src = SourceEnv
+		}
+		if !fromEnv {
+			envVar = ""
+		}
+		r.add(string(key), v.Emit(), src, envVar)
+	}
+	return res, nil
+}
+
+// TracerProvider returns the tracer provider: the SDK's, or a no-op one
+// when OTEL_SDK_DISABLED=true.
+func (t *Telemetry) TracerProvider() trace.TracerProvider { return t.tp }
+
+// MeterProvider returns the meter provider: the SDK's, or a no-op one when
+// OTEL_SDK_DISABLED=true.
+func (t *Telemetry) MeterProvider() metric.MeterProvider { return t.mp }
+
+// ForceFlush exports every finished span and the current metrics now, and
+// returns the exporters' errors.
+func (t *Telemetry) ForceFlush(ctx context.Context) error {
+	if t.disabled {
+		return nil
+	}
+	return errors.Join(t.sdkTP.ForceFlush(ctx), t.sdkMP.ForceFlush(ctx))
+}
+
+// Shutdown flushes what is queued and stops the providers and exporters. If
+// ctx ends first, exports in flight are abandoned and ctx's error is
+// returned; no goroutine of otelx is left running either way. It does not
+// reset the globals: spans started afterwards are not recorded. Calls after
+// the first do nothing and return nil.
+func (t *Telemetry) Shutdown(ctx context.Context) error {
+	var err error
+	t.shutdownOnce.Do(func() {
+		close(t.shutdown)
+		if t.disabled {
+			return
+		}
+		// Stop the batch processor first and directly: the SDK's provider
+		// skips its processors' Shutdown when ctx has already ended, which
+		// would leave the export goroutine running.
+		var errs []error
+		if t.batch != nil {
+			errs = append(errs, t.batch.Shutdown(ctx))
+		}
+		errs = append(errs, t.sdkTP.Shutdown(ctx), t.sdkMP.Shutdown(ctx))
+		err = joinOnce(ctx, errs)
+	})
+	return err
+}
+
+// joinOnce joins errs, reporting ctx's error once however many parts
+// returned it.
+func joinOnce(ctx context.Context, errs []error) error {
+	cerr := ctx.Err()
+	var out []error
+	if cerr != nil {
+		out = append(out, cerr)
+	}
+	for _, e := range errs {
+		if e != nil && (cerr == nil || !errors.Is(e, cerr)) {
+			out = append(out, e)
+		}
+	}
+	return errors.Join(out...)
+}
+
+// Health returns a snapshot of exporter status, span counts and open spans.
+// It is cheap enough to call on every request to a health endpoint: it
+// reads counters and scans the leak table (4096 slots) once.
+func (t *Telemetry) Health() Health {
+	now := t.now()
+	h := Health{Settings: t.settings}
+	if t.disabled {
+		h.Status = StatusDisabled
+		h.Reasons = []string{"OTEL_SDK_DISABLED=true: telemetry is off"}
+		return h
+	}
+	var lastDrop time.Time
+	h.Traces.ExporterStats, h.Traces.SpansExported, h.Traces.SpansFailed = t.traces.snapshot()
+	h.Metrics, _, _ = t.metrics.snapshot()
+	if t.batch != nil {
+		h.Traces.SpansDropped = t.batch.dropped.Load()
+		h.Traces.QueueLength = t.batch.queueLen()
+		h.Traces.QueueCapacity = t.queueCap
+		if ns := t.batch.lastDrop.Load(); ns != 0 {
+			lastDrop = time.Unix(0, ns)
+		}
+	}
+	h.Spans.Started = t.counter.started.Load()
+	h.Spans.Sampled = t.counter.sampled.Load()
+	if t.leaks != nil {
+		t.leaks.report(&h.Spans, now, t.threshold)
+	}
+	h.status(now, lastDrop, t.threshold)
+	select {
+	case <-t.shutdown:
+		h.Status = StatusShutdown
+	default:
+	}
+	return h
+}
