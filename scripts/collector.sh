@@ -64,6 +64,7 @@ run)
 regen)
 	go install "go.opentelemetry.io/collector/cmd/builder@$builder_version"
 	(cd "$root/tools/otelcol" && "$(go env GOPATH)/bin/builder" --config builder-config.yaml --skip-compilation)
+	gofmt -w "$src"
 	;;
 *)
 	echo "usage: $0 build|run|regen" >&2
