@@ -24,7 +24,6 @@ type batchProcessor struct {
 	timeout      time.Duration
 	maxBatch     int
 	onError      func(error)
-	now          func() time.Time
 
 	queue    chan sdktrace.ReadOnlySpan
 	flushReq chan chan error
@@ -38,13 +37,17 @@ type batchProcessor struct {
 	exportCtx    context.Context
 	cancelExport context.CancelFunc
 
-	dropped  atomic.Int64
-	lastDrop atomic.Int64 // unix nanoseconds of the last drop; 0 if none
+	dropped atomic.Int64
+	// droppedAt holds the dropped count at the last two successful
+	// exports, [0] the earlier. Spans dropped since droppedAt[0] are recent:
+	// health stays degraded until two exports in a row succeed with no drop
+	// between them. Written by run only.
+	droppedAt [2]atomic.Int64
 }
 
 var _ sdktrace.SpanProcessor = (*batchProcessor)(nil)
 
-func newBatchProcessor(exp sdktrace.SpanExporter, r *resolved, onError func(error), now func() time.Time) *batchProcessor {
+func newBatchProcessor(exp sdktrace.SpanExporter, r *resolved, onError func(error)) *batchProcessor {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &batchProcessor{
 		exporter:     exp,
@@ -52,7 +55,6 @@ func newBatchProcessor(exp sdktrace.SpanExporter, r *resolved, onError func(erro
 		timeout:      r.exportTimeout,
 		maxBatch:     r.maxBatchSize,
 		onError:      onError,
-		now:          now,
 		queue:        make(chan sdktrace.ReadOnlySpan, r.maxQueueSize),
 		flushReq:     make(chan chan error),
 		stop:         make(chan struct{}),
@@ -76,7 +78,6 @@ func (p *batchProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	case p.queue <- s:
 	default:
 		p.dropped.Add(1)
-		p.lastDrop.Store(p.now().UnixNano())
 	}
 }
 
@@ -147,8 +148,11 @@ func (p *batchProcessor) run() {
 		batch = batch[:0]
 		if err != nil {
 			p.onError(err)
+			return err
 		}
-		return err
+		p.droppedAt[0].Store(p.droppedAt[1].Load())
+		p.droppedAt[1].Store(p.dropped.Load())
+		return nil
 	}
 	// drain moves what is queued now into batches and exports them all.
 	drain := func() error {
@@ -184,3 +188,9 @@ func (p *batchProcessor) run() {
 
 // queueLen is the number of spans waiting in the queue.
 func (p *batchProcessor) queueLen() int { return len(p.queue) }
+
+// recentDrops is the number of spans dropped since the export before the
+// last successful one.
+func (p *batchProcessor) recentDrops() int64 {
+	return p.dropped.Load() - p.droppedAt[0].Load()
+}

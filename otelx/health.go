@@ -18,11 +18,12 @@ type Status string
 
 const (
 	// StatusHealthy means the last exports succeeded, no span was dropped
-	// in the last minute, and no span has been open past the leak threshold.
+	// since the export before last, and no span has been open past the leak
+	// threshold.
 	StatusHealthy Status = "healthy"
 	// StatusDegraded means telemetry is getting through but something is
 	// wrong: one or two exports in a row failed, spans were dropped because
-	// the queue was full in the last minute, or spans look leaked.
+	// the queue was full since the export before last, or spans look leaked.
 	StatusDegraded Status = "degraded"
 	// StatusFailing means failingAfter or more exports in a row failed:
 	// telemetry is not getting through.
@@ -35,9 +36,6 @@ const (
 
 // failingAfter is how many consecutive failed exports make health failing.
 const failingAfter = 3
-
-// dropWindow is how long a dropped span keeps health degraded.
-const dropWindow = time.Minute
 
 // Health is a snapshot of how telemetry is getting out. Get it from
 // [Telemetry.Health], or serve it as JSON with [Telemetry.HealthHandler].
@@ -195,7 +193,7 @@ func (e metricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetri
 }
 
 // status derives the one-word status and its reasons.
-func (h *Health) status(now time.Time, lastDrop time.Time, threshold time.Duration) {
+func (h *Health) status(recentDrops int64, threshold time.Duration) {
 	h.Status = StatusHealthy
 	worse := func(s Status, reason string) {
 		if s == StatusFailing || h.Status == StatusHealthy {
@@ -214,9 +212,9 @@ func (h *Health) status(now time.Time, lastDrop time.Time, threshold time.Durati
 			worse(StatusDegraded, fmt.Sprintf("%s: last %d export(s) failed: %s", e.signal, n, e.st.LastError))
 		}
 	}
-	if !lastDrop.IsZero() && now.Sub(lastDrop) < dropWindow {
-		worse(StatusDegraded, fmt.Sprintf("traces: %d spans dropped because the export queue (%d) was full; last %v ago",
-			h.Traces.SpansDropped, h.Traces.QueueCapacity, now.Sub(lastDrop).Round(time.Millisecond)))
+	if recentDrops > 0 {
+		worse(StatusDegraded, fmt.Sprintf("traces: %d spans dropped since the export before last because the export queue (%d) was full",
+			recentDrops, h.Traces.QueueCapacity))
 	}
 	if h.Spans.Leaked > 0 {
 		worse(StatusDegraded, fmt.Sprintf("spans: %d open longer than %v (oldest %q, %v): is span.End called on every path?",

@@ -117,7 +117,7 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 		}
 	}
 	if spanExp != nil {
-		t.batch = newBatchProcessor(spanExporter{SpanExporter: spanExp, stats: t.traces}, r, cfg.errorHandler, t.now)
+		t.batch = newBatchProcessor(spanExporter{SpanExporter: spanExp, stats: t.traces}, r, cfg.errorHandler)
 		t.queueCap = r.maxQueueSize
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(t.batch))
 	}
@@ -293,23 +293,21 @@ func (t *Telemetry) Health() Health {
 		h.Reasons = []string{"OTEL_SDK_DISABLED=true: telemetry is off"}
 		return h
 	}
-	var lastDrop time.Time
+	var recentDrops int64
 	h.Traces.ExporterStats, h.Traces.SpansExported, h.Traces.SpansFailed = t.traces.snapshot()
 	h.Metrics, _, _ = t.metrics.snapshot()
 	if t.batch != nil {
 		h.Traces.SpansDropped = t.batch.dropped.Load()
 		h.Traces.QueueLength = t.batch.queueLen()
 		h.Traces.QueueCapacity = t.queueCap
-		if ns := t.batch.lastDrop.Load(); ns != 0 {
-			lastDrop = time.Unix(0, ns)
-		}
+		recentDrops = t.batch.recentDrops()
 	}
 	h.Spans.Started = t.counter.started.Load()
 	h.Spans.Sampled = t.counter.sampled.Load()
 	if t.leaks != nil {
 		t.leaks.report(&h.Spans, now, t.threshold)
 	}
-	h.status(now, lastDrop, t.threshold)
+	h.status(recentDrops, t.threshold)
 	select {
 	case <-t.shutdown:
 		h.Status = StatusShutdown

@@ -51,6 +51,7 @@ exporters:
     verbosity: basic
   file:
     path: ${env:OTLPGO_COLLECTOR_FILE}
+    append: true
     flush_interval: 50ms
 service:
   telemetry:
