@@ -49,8 +49,6 @@ const (
 
 // resolved is the configuration Setup builds from, after precedence.
 type resolved struct {
-	disabled        bool
-	serviceName     string // empty: the resource decides (env or default)
 	tracesURL       string // empty when traces go to a custom exporter or none
 	metricsURL      string
 	tracesExporter  string // "otlp", "none" or "custom"
@@ -90,7 +88,11 @@ func resolve(c *config) (*resolved, error) {
 	if r.tracesExporter, err = resolveExporter(r, "traces.exporter", "OTEL_TRACES_EXPORTER", c.spanExporter); err != nil {
 		return nil, err
 	}
-	if r.metricsExporter, err = resolveExporter(r, "metrics.exporter", "OTEL_METRICS_EXPORTER", c.metricExporter); err != nil {
+	var metricCustom any = c.metricExporter
+	if c.metricReader != nil {
+		metricCustom = c.metricReader
+	}
+	if r.metricsExporter, err = resolveExporter(r, "metrics.exporter", "OTEL_METRICS_EXPORTER", metricCustom); err != nil {
 		return nil, err
 	}
 	if r.tracesExporter == "otlp" || r.metricsExporter == "otlp" {

@@ -89,7 +89,7 @@ func (*leakTracker) ForceFlush(context.Context) error { return nil }
 
 // report fills the open count and the oldest open spans, and returns how
 // many of them are older than threshold.
-func (l *leakTracker) report(h *SpanHealth, now time.Time, threshold time.Duration) {
+func (l *leakTracker) report(h *SpanHealth, clock func() time.Time, threshold time.Duration) {
 	// Load ended first: a span that ends between the loads then makes the
 	// count too high by one for a moment, never negative.
 	ended := l.ended.Load()
@@ -117,6 +117,7 @@ func (l *leakTracker) report(h *SpanHealth, now time.Time, threshold time.Durati
 	slices.SortFunc(open, func(a, b OpenSpan) int { return a.Start.Compare(b.Start) })
 	open = open[:min(len(open), maxOldest)]
 	h.Leaked = 0
+	now := clock() // after the scan, so no age is negative
 	for i := range open {
 		open[i].Age = now.Sub(open[i].Start)
 		if open[i].Age > threshold {

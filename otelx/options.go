@@ -29,6 +29,7 @@ type config struct {
 	sampler        sdktrace.Sampler
 	spanExporter   sdktrace.SpanExporter
 	metricExporter sdkmetric.Exporter
+	metricReader   sdkmetric.Reader
 	noGlobals      bool
 	batchTimeout   time.Duration
 	exportTimeout  time.Duration
@@ -120,6 +121,18 @@ func WithMetricExporter(e sdkmetric.Exporter) Option {
 	return optionFunc(func(c *config) {
 		if e != nil {
 			c.metricExporter = e
+		}
+	})
+}
+
+// WithMetricReader replaces the periodic OTLP/HTTP reader with r, such as
+// sdkmetric.NewManualReader() in tests that collect metrics themselves.
+// Health does not track a reader's exports. It wins over
+// [WithMetricExporter] and OTEL_METRICS_EXPORTER.
+func WithMetricReader(r sdkmetric.Reader) Option {
+	return optionFunc(func(c *config) {
+		if r != nil {
+			c.metricReader = r
 		}
 	})
 }

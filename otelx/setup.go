@@ -128,11 +128,14 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 	t.metrics = &exportStats{name: r.metricsExporter, endpoint: r.metricsURL, now: t.now}
 	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
 	var metricExp sdkmetric.Exporter
-	switch r.metricsExporter {
-	case "custom":
+	switch {
+	case cfg.metricReader != nil:
+		t.metrics.name = fmt.Sprintf("custom (%T)", cfg.metricReader)
+		mpOpts = append(mpOpts, sdkmetric.WithReader(cfg.metricReader))
+	case r.metricsExporter == "custom":
 		metricExp = cfg.metricExporter
 		t.metrics.name = fmt.Sprintf("custom (%T)", metricExp)
-	case "otlp":
+	case r.metricsExporter == "otlp":
 		if metricExp, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(r.metricsURL)); err != nil {
 			_ = t.sdkTP.Shutdown(ctx)
 			return nil, fmt.Errorf("otelx: metric exporter: %w", err)
@@ -219,7 +222,7 @@ func buildResource(ctx context.Context, cfg *config, r *resolved) (*resource.Res
 		if !fromEnv {
 			envVar = ""
 		}
-		r.add(string(key), v.Emit(), src, envVar)
+		r.add(string(key), v.String(), src, envVar)
 	}
 	return res, nil
 }
@@ -286,7 +289,6 @@ func joinOnce(ctx context.Context, errs []error) error {
 // It is cheap enough to call on every request to a health endpoint: it
 // reads counters and scans the leak table (4096 slots) once.
 func (t *Telemetry) Health() Health {
-	now := t.now()
 	h := Health{Settings: t.settings}
 	if t.disabled {
 		h.Status = StatusDisabled
@@ -302,10 +304,12 @@ func (t *Telemetry) Health() Health {
 		h.Traces.QueueCapacity = t.queueCap
 		recentDrops = t.batch.recentDrops()
 	}
-	h.Spans.Started = t.counter.started.Load()
+	// Sampled before started: the sampler counts a span as started first,
+	// so this order never shows more sampled than started.
 	h.Spans.Sampled = t.counter.sampled.Load()
+	h.Spans.Started = t.counter.started.Load()
 	if t.leaks != nil {
-		t.leaks.report(&h.Spans, now, t.threshold)
+		t.leaks.report(&h.Spans, t.now, t.threshold)
 	}
 	h.status(recentDrops, t.threshold)
 	select {

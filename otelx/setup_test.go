@@ -118,8 +118,8 @@ func TestSetupExportsSpansAndMetrics(t *testing.T) {
 		"service.name": "checkout", "service.version": "1.2.3", "deployment.environment.name": "test",
 		"telemetry.sdk.language": "go",
 	} {
-		if v, _ := res.Value(k); v.Emit() != want {
-			t.Errorf("resource %s = %q, want %q", k, v.Emit(), want)
+		if v, _ := res.Value(k); v.String() != want {
+			t.Errorf("resource %s = %q, want %q", k, v.String(), want)
 		}
 	}
 	if _, ok := res.Value("host.name"); !ok {

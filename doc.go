@@ -1,0 +1,32 @@
+// Package otlpgo is a library of OpenTelemetry-instrumented building blocks
+// for Go services: each package is a pattern that services keep rewriting
+// by hand, done once, correct under concurrency, and traced and measured
+// through the OpenTelemetry API.
+//
+// This root package holds no code; it documents the module. Import the
+// package you need.
+//
+// # At a glance
+//
+//	Need                                            Package      Start with
+//	----------------------------------------------  -----------  ------------------------------
+//	Set up traces and metrics over OTLP in one      otelx        otelx.Setup, Telemetry.Shutdown
+//	call; know when telemetry is not getting
+//	through (exporter health, dropped spans)
+//	Find spans that were started and never ended    otelx        Telemetry.Health (Spans.OldestOpen)
+//	Serve telemetry health as JSON                  otelx        Telemetry.HealthHandler
+//
+// Packages still to land, as DESIGN.md plans them: sampler (an adaptive,
+// consistent head sampler), concurrency (traced channels, worker pools,
+// pipelines), fp (functional helpers), errs (traced errors and retry),
+// ringbuffer (lock-free bounded queues), orderbook (limit order book and
+// matching engine), risk (pre-trade risk engine), saga and twopc
+// (coordinators that survive a crash). The table grows as each lands.
+//
+// # The rule for libraries
+//
+// Every package except otelx speaks only the OpenTelemetry API and takes
+// WithTracerProvider and WithMeterProvider options defaulting to the
+// globals, so it costs nothing until the application installs an SDK, for
+// example with otelx.Setup. No package imports otelx; a test enforces it.
+package otlpgo

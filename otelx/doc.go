@@ -1,0 +1,62 @@
+// Package otelx sets up OpenTelemetry for a Go service in one call, and
+// tells you when telemetry is not getting through.
+//
+// [Setup] builds a tracer provider and a meter provider that export over
+// OTLP/HTTP, sets the W3C tracecontext and baggage propagators, describes
+// the service with a resource (service name and version, host, SDK), and
+// installs all of it as the OpenTelemetry globals. [Telemetry.Shutdown]
+// flushes and stops it once.
+//
+//	tel, err := otelx.Setup(ctx, otelx.WithServiceName("checkout"))
+//	if err != nil {
+//		return err
+//	}
+//	defer tel.Shutdown(context.WithoutCancel(ctx))
+//
+// # Configuration
+//
+// The standard OTEL_* environment variables work: OTEL_SDK_DISABLED,
+// OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_ENDPOINT
+// and its per-signal forms, OTEL_EXPORTER_OTLP_HEADERS (and the other
+// variables the OTLP/HTTP exporters read themselves: timeout, compression,
+// certificates), OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG,
+// OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER (otlp or none),
+// OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_QUEUE_SIZE,
+// OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_METRIC_EXPORT_INTERVAL and
+// OTEL_METRIC_EXPORT_TIMEOUT.
+//
+// Precedence: an [Option] passed to Setup wins over the environment, which
+// wins over the default. An option is the code's explicit request; leave it
+// out to let operators decide through the environment. The one exception is
+// OTEL_SDK_DISABLED=true, which always wins and gives no-op providers. Every
+// setting in effect, with its [Source] and any environment variable an
+// option overrode, is listed in [Health].Settings.
+//
+// A value Setup cannot honour is an error, never a silent default: see
+// [EnvError], [ErrInvalidEndpoint], [ErrUnsupported] and [ErrInvalidValue].
+// Setup does not contact the collector.
+//
+// # Health
+//
+// [Telemetry.Health] reports, for the span and metric exporters, the last
+// success, the last error, consecutive failures and counts of spans
+// exported, failed and dropped because the export queue was full, summed up
+// as healthy, degraded or failing. [Telemetry.HealthHandler] serves it as
+// JSON for a health endpoint. Spans are queued and batched by otelx's own
+// batch processor, equivalent to the SDK's but counting what it drops, which
+// the SDK's keeps private.
+//
+// # Leaks
+//
+// A span that is started and never ended is never exported and holds its
+// memory. Health counts open spans exactly and names the oldest few with
+// their age; spans open longer than [WithLeakThreshold] make it degraded.
+//
+// # What does not belong here
+//
+// Instrumentation of particular libraries (HTTP, gRPC, SQL) belongs to the
+// contrib instrumentation packages; sampling policy belongs to package
+// sampler. No package of this module other than cmd/ imports otelx, because
+// otelx pulls in the SDK: libraries speak only the OpenTelemetry API and let
+// the application choose.
+package otelx
