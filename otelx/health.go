@@ -30,8 +30,6 @@ const (
 	StatusFailing Status = "failing"
 	// StatusDisabled means OTEL_SDK_DISABLED=true: the providers are no-ops.
 	StatusDisabled Status = "disabled"
-	// StatusShutdown means [Telemetry.Shutdown] was called.
-	StatusShutdown Status = "shutdown"
 )
 
 // failingAfter is how many consecutive failed exports make health failing.
@@ -45,6 +43,9 @@ type Health struct {
 	Traces  TraceHealth   `json:"traces"`
 	Metrics ExporterStats `json:"metrics"`
 	Spans   SpanHealth    `json:"spans"`
+	// Shutdown is true once [Telemetry.Shutdown] has been called; Status
+	// then tells whether the final flush got through.
+	Shutdown bool `json:"shutdown"`
 	// Settings are the values in effect and where each came from.
 	Settings []Setting `json:"settings"`
 }

@@ -137,7 +137,10 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 		t.metrics.name = fmt.Sprintf("custom (%T)", metricExp)
 	case r.metricsExporter == "otlp":
 		if metricExp, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(r.metricsURL)); err != nil {
-			_ = t.sdkTP.Shutdown(ctx)
+			if t.batch != nil {
+				_ = t.batch.Shutdown(context.WithoutCancel(ctx))
+			}
+			_ = t.sdkTP.Shutdown(context.WithoutCancel(ctx))
 			return nil, fmt.Errorf("otelx: metric exporter: %w", err)
 		}
 	}
@@ -290,6 +293,11 @@ func joinOnce(ctx context.Context, errs []error) error {
 // reads counters and scans the leak table (4096 slots) once.
 func (t *Telemetry) Health() Health {
 	h := Health{Settings: t.settings}
+	select {
+	case <-t.shutdown:
+		h.Shutdown = true
+	default:
+	}
 	if t.disabled {
 		h.Status = StatusDisabled
 		h.Reasons = []string{"OTEL_SDK_DISABLED=true: telemetry is off"}
@@ -312,10 +320,5 @@ func (t *Telemetry) Health() Health {
 		t.leaks.report(&h.Spans, t.now, t.threshold)
 	}
 	h.status(recentDrops, t.threshold)
-	select {
-	case <-t.shutdown:
-		h.Status = StatusShutdown
-	default:
-	}
 	return h
 }

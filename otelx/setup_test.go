@@ -327,8 +327,8 @@ func TestShutdownIsIdempotent(t *testing.T) {
 		// InMemoryExporter.Shutdown resets it; count through health instead.
 		t.Logf("exporter kept %d spans", n)
 	}
-	if h := tel.Health(); h.Status != otelx.StatusShutdown || h.Traces.SpansExported != 1 {
-		t.Errorf("after Shutdown: status %q, exported %d; want shutdown, 1", h.Status, h.Traces.SpansExported)
+	if h := tel.Health(); !h.Shutdown || h.Status != otelx.StatusHealthy || h.Traces.SpansExported != 1 {
+		t.Errorf("after Shutdown: shutdown %v, status %q, exported %d; want true, healthy, 1", h.Shutdown, h.Status, h.Traces.SpansExported)
 	}
 	for range 3 {
 		if err := tel.Shutdown(ctx); err != nil {
