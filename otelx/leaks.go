@@ -3,7 +3,6 @@ package otelx
 import (
 	"context"
 	"encoding/binary"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,14 +86,21 @@ func (*leakTracker) Shutdown(context.Context) error { return nil }
 // ForceFlush does nothing: the tracker exports nothing.
 func (*leakTracker) ForceFlush(context.Context) error { return nil }
 
-// report fills the open count and the oldest open spans, and returns how
-// many of them are older than threshold.
+// report fills the open count and the oldest open spans, and counts those
+// older than threshold. It keeps the oldest maxOldest in a fixed array while
+// scanning, so it allocates only for the few it names.
 func (l *leakTracker) report(h *SpanHealth, clock func() time.Time, threshold time.Duration) {
 	// Load ended first: a span that ends between the loads then makes the
 	// count too high by one for a moment, never negative.
 	ended := l.ended.Load()
 	h.Open = max(l.started.Load()-ended, 0)
-	var open []OpenSpan
+
+	type candidate struct {
+		start time.Time
+		span  sdktrace.ReadOnlySpan
+	}
+	var oldest [maxOldest]candidate // sorted, oldest first
+	n := 0
 	for i := range l.slots {
 		slot := &l.slots[i]
 		if slot.key.Load() == 0 {
@@ -106,25 +112,40 @@ func (l *leakTracker) report(h *SpanHealth, clock func() time.Time, threshold ti
 		if s == nil {
 			continue
 		}
-		sc := s.SpanContext()
-		open = append(open, OpenSpan{
-			Name:    s.Name(),
+		c := candidate{s.StartTime(), s}
+		if n == maxOldest && !c.start.Before(oldest[n-1].start) {
+			continue
+		}
+		// Insert c in order, dropping the newest if full.
+		j := min(n, maxOldest-1)
+		for j > 0 && c.start.Before(oldest[j-1].start) {
+			oldest[j] = oldest[j-1]
+			j--
+		}
+		oldest[j] = c
+		n = min(n+1, maxOldest)
+	}
+
+	now := clock() // after the scan, so no age is negative
+	h.Leaked = 0
+	h.OldestOpen = nil
+	if n > 0 {
+		h.OldestOpen = make([]OpenSpan, n)
+	}
+	for i, c := range oldest[:n] {
+		sc := c.span.SpanContext()
+		age := now.Sub(c.start)
+		h.OldestOpen[i] = OpenSpan{
+			Name:    c.span.Name(),
 			TraceID: sc.TraceID().String(),
 			SpanID:  sc.SpanID().String(),
-			Start:   s.StartTime(),
-		})
-	}
-	slices.SortFunc(open, func(a, b OpenSpan) int { return a.Start.Compare(b.Start) })
-	open = open[:min(len(open), maxOldest)]
-	h.Leaked = 0
-	now := clock() // after the scan, so no age is negative
-	for i := range open {
-		open[i].Age = now.Sub(open[i].Start)
-		if open[i].Age > threshold {
+			Start:   c.start,
+			Age:     age,
+		}
+		if age > threshold {
 			h.Leaked++
 		}
 	}
-	h.OldestOpen = open
 }
 
 // countingSampler wraps the configured sampler to count spans started and

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -561,5 +562,40 @@ func TestHealthConcurrentSafe(t *testing.T) {
 	checkInvariants(t, h, true)
 	if h.Spans.Started != 2000 || h.Spans.Open != 0 {
 		t.Errorf("started %d open %d, want 2000 and 0", h.Spans.Started, h.Spans.Open)
+	}
+}
+
+func TestOldestOpenAreTheOldest(t *testing.T) {
+	tel, _ := setup(t)
+	tracer := tel.TracerProvider().Tracer("t")
+	const open = 50
+	spans := make([]trace.Span, open)
+	byID := map[string]int{}
+	for i := range spans {
+		_, spans[i] = tracer.Start(context.Background(), "open-"+strconv.Itoa(i))
+		byID[spans[i].SpanContext().SpanID().String()] = i
+	}
+	defer func() {
+		for _, s := range spans {
+			s.End()
+		}
+	}()
+	h := tel.Health()
+	if h.Spans.Open != open || len(h.Spans.OldestOpen) != 5 {
+		t.Fatalf("open %d, listed %d; want %d and 5", h.Spans.Open, len(h.Spans.OldestOpen), open)
+	}
+	// The first span always gets a slot (the table was empty), so it leads;
+	// the rest are open spans in start order. (A later span can miss a slot
+	// when its span ID hashes to a taken one; it is counted, not listed.)
+	prev := -1
+	for i, o := range h.Spans.OldestOpen {
+		idx, ok := byID[o.SpanID]
+		if !ok || o.Name != "open-"+strconv.Itoa(idx) || idx <= prev || (i == 0 && idx != 0) {
+			t.Fatalf("oldest[%d] = %+v (span #%d after #%d)", i, o, idx, prev)
+		}
+		if i > 0 && o.Start.Before(h.Spans.OldestOpen[i-1].Start) {
+			t.Fatalf("oldest not sorted: %+v", h.Spans.OldestOpen)
+		}
+		prev = idx
 	}
 }
