@@ -29,7 +29,8 @@ import (
 // exporting over OTLP/HTTP, with health and leak tracking. It is safe for
 // concurrent use by multiple goroutines.
 //
-// The zero Telemetry is not usable; get one from Setup.
+// Get one from Setup. The zero Telemetry does not panic: it behaves as if
+// OTEL_SDK_DISABLED were true, with no-op providers.
 type Telemetry struct {
 	// All fields are immutable after Setup.
 	tp        trace.TracerProvider
@@ -232,16 +233,26 @@ func buildResource(ctx context.Context, cfg *config, r *resolved) (*resource.Res
 
 // TracerProvider returns the tracer provider: the SDK's, or a no-op one
 // when OTEL_SDK_DISABLED=true.
-func (t *Telemetry) TracerProvider() trace.TracerProvider { return t.tp }
+func (t *Telemetry) TracerProvider() trace.TracerProvider {
+	if t.tp == nil {
+		return tracenoop.NewTracerProvider()
+	}
+	return t.tp
+}
 
 // MeterProvider returns the meter provider: the SDK's, or a no-op one when
 // OTEL_SDK_DISABLED=true.
-func (t *Telemetry) MeterProvider() metric.MeterProvider { return t.mp }
+func (t *Telemetry) MeterProvider() metric.MeterProvider {
+	if t.mp == nil {
+		return metricnoop.NewMeterProvider()
+	}
+	return t.mp
+}
 
 // ForceFlush exports every finished span and the current metrics now, and
 // returns the exporters' errors.
 func (t *Telemetry) ForceFlush(ctx context.Context) error {
-	if t.disabled {
+	if t.sdkTP == nil { // disabled, or the zero Telemetry
 		return nil
 	}
 	return errors.Join(t.sdkTP.ForceFlush(ctx), t.sdkMP.ForceFlush(ctx))
@@ -255,8 +266,10 @@ func (t *Telemetry) ForceFlush(ctx context.Context) error {
 func (t *Telemetry) Shutdown(ctx context.Context) error {
 	var err error
 	t.shutdownOnce.Do(func() {
-		close(t.shutdown)
-		if t.disabled {
+		if t.shutdown != nil {
+			close(t.shutdown)
+		}
+		if t.sdkTP == nil { // disabled, or the zero Telemetry
 			return
 		}
 		// Stop the batch processor first and directly: the SDK's provider
@@ -301,6 +314,11 @@ func (t *Telemetry) Health() Health {
 	if t.disabled {
 		h.Status = StatusDisabled
 		h.Reasons = []string{"OTEL_SDK_DISABLED=true: telemetry is off"}
+		return h
+	}
+	if t.sdkTP == nil {
+		h.Status = StatusDisabled
+		h.Reasons = []string{"zero Telemetry: get one from otelx.Setup"}
 		return h
 	}
 	var recentDrops int64

@@ -599,3 +599,23 @@ func TestOldestOpenAreTheOldest(t *testing.T) {
 		prev = idx
 	}
 }
+
+func TestZeroTelemetryDoesNotPanic(t *testing.T) {
+	var tel otelx.Telemetry
+	_, span := tel.TracerProvider().Tracer("t").Start(context.Background(), "op")
+	span.End()
+	if _, err := tel.MeterProvider().Meter("t").Int64Counter("c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tel.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if h := tel.Health(); h.Status != otelx.StatusDisabled {
+		t.Errorf("zero Telemetry status %q, want disabled", h.Status)
+	}
+	for range 2 {
+		if err := tel.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
