@@ -6,7 +6,7 @@
 # 1. Builds the local OpenTelemetry Collector once (cached afterwards; see
 #    scripts/collector.sh) and points the tests at it with OTLPGO_OTELCOL.
 #    Each test starts its own collector on a free port on 127.0.0.1.
-# 2. Checks formatting (gofmt), go vet and staticcheck.
+# 2. Checks formatting (gofmt), go.mod tidiness, go vet and staticcheck.
 # 3. Runs go test -race ./..., then the ...ConcurrentSafe tests 100 times
 #    under -race, then every benchmark once (-benchtime=1x) so they stay
 #    runnable.
@@ -33,6 +33,9 @@ if [[ -n "$unformatted" ]]; then
 	echo "$unformatted" >&2
 	exit 1
 fi
+
+step "go mod tidy -diff"
+go mod tidy -diff
 
 step "go vet"
 go vet ./...
