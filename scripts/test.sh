@@ -7,9 +7,9 @@
 #    scripts/collector.sh) and points the tests at it with OTLPGO_OTELCOL.
 #    Each test starts its own collector on a free port on 127.0.0.1.
 # 2. Checks formatting (gofmt), go.mod tidiness, go vet and staticcheck.
-# 3. Runs go test -race ./..., then the ...ConcurrentSafe tests 100 times
-#    under -race, then every benchmark once (-benchtime=1x) so they stay
-#    runnable.
+# 3. Runs every benchmark once (-benchtime=1x) so they stay runnable, the
+#    ...ConcurrentSafe tests 100 times under -race, and last the whole suite:
+#    go test -race ./...
 #
 # With CI=true, tests that need the collector fail instead of skipping when
 # it is missing.
@@ -43,13 +43,13 @@ go vet ./...
 step "staticcheck $staticcheck_version"
 go run "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version" ./...
 
-step "go test -race ./..."
-go test -race "$@" ./...
+step "benchmarks, once each"
+go test -run '^$' -bench . -benchtime=1x ./...
 
 step "go test -race -count=100 -run ConcurrentSafe ./..."
 go test -race -count=100 -run 'ConcurrentSafe$' ./...
 
-step "benchmarks, once each"
-go test -run '^$' -bench . -benchtime=1x ./...
+step "go test -race ./..."
+go test -race "$@" ./...
 
 step "done"
