@@ -1,0 +1,212 @@
+package sampler
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Option configures [NewAdaptive]. Options take values and the last one
+// wins. A value out of range is ignored, the default kept, and the problem
+// reported through otel.Handle as an [*OptionError].
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// RemoteParent says how the sampler treats a span whose parent came from
+// another process.
+type RemoteParent int
+
+const (
+	// FollowRemoteParent samples the span if and only if the remote parent
+	// was sampled, keeping the trace whole across services. The default.
+	FollowRemoteParent RemoteParent = iota
+	// DecideRemoteParent ignores the remote parent's decision and decides
+	// as for a root, with this sampler's probability, and writes its own
+	// threshold. Use it at an edge that receives traceparent headers from
+	// clients it does not trust to sample.
+	DecideRemoteParent
+)
+
+// Defaults.
+const (
+	DefaultBudget         = 100.0 // sampled spans per second
+	DefaultFloor          = 1e-4  // lowest probability
+	DefaultCeiling        = 1.0   // highest probability
+	DefaultInterval       = time.Second
+	DefaultErrorThreshold = 0.05 // error ratio above which the probability is boosted
+	DefaultErrorBoost     = 4.0  // factor applied to the probability while errors are high
+)
+
+type config struct {
+	budget         float64
+	floor, ceiling float64
+	interval       time.Duration
+	errThreshold   float64
+	errBoost       float64
+	parentBased    bool
+	remote         RemoteParent
+	now            func() time.Time
+	maxTraces      float64
+	errs           []error
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		budget:       DefaultBudget,
+		floor:        DefaultFloor,
+		ceiling:      DefaultCeiling,
+		interval:     DefaultInterval,
+		errThreshold: DefaultErrorThreshold,
+		errBoost:     DefaultErrorBoost,
+		parentBased:  true,
+		now:          time.Now,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if c.floor > c.ceiling {
+		c.errs = append(c.errs, &OptionError{Option: "WithFloor/WithCeiling",
+			Value: fmt.Sprintf("floor %g > ceiling %g", c.floor, c.ceiling), Reason: "floor reset to the ceiling"})
+		c.floor = c.ceiling
+	}
+	return c
+}
+
+// OptionError reports an option value [NewAdaptive] could not use. The
+// default was kept instead.
+type OptionError struct {
+	Option string // e.g. "WithBudget"
+	Value  string // the value given
+	Reason string // what is wrong, and what was done
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("sampler: %s(%s): %s", e.Option, e.Value, e.Reason)
+}
+
+func (c *config) reject(option string, value any, reason string) {
+	c.errs = append(c.errs, &OptionError{Option: option, Value: fmt.Sprint(value), Reason: reason + "; default kept"})
+}
+
+func validProbability(p float64) bool { return p > 0 && p <= 1 && !math.IsNaN(p) }
+
+// WithBudget sets the target number of sampled spans per second (default
+// 100). The probability is adjusted every interval so that the spans
+// sampled per second approach it, between the floor and the ceiling.
+func WithBudget(spansPerSecond float64) Option {
+	return optionFunc(func(c *config) {
+		if !(spansPerSecond > 0) || math.IsInf(spansPerSecond, 0) {
+			c.reject("WithBudget", spansPerSecond, "want a positive number of spans per second")
+			return
+		}
+		c.budget = spansPerSecond
+	})
+}
+
+// WithFloor sets the lowest probability the sampler uses (default 1e-4),
+// whatever the load. It must be in (0, 1].
+func WithFloor(p float64) Option {
+	return optionFunc(func(c *config) {
+		if !validProbability(p) {
+			c.reject("WithFloor", p, "want a probability in (0, 1]")
+			return
+		}
+		c.floor = p
+	})
+}
+
+// WithCeiling sets the highest probability the sampler uses (default 1),
+// even when errors boost it. It must be in (0, 1].
+func WithCeiling(p float64) Option {
+	return optionFunc(func(c *config) {
+		if !validProbability(p) {
+			c.reject("WithCeiling", p, "want a probability in (0, 1]")
+			return
+		}
+		c.ceiling = p
+	})
+}
+
+// WithInterval sets how often the probability is adjusted (default 1s).
+// Shorter follows load faster; longer averages more spans per decision.
+func WithInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d < time.Millisecond {
+			c.reject("WithInterval", d, "want at least 1ms")
+			return
+		}
+		c.interval = d
+	})
+}
+
+// WithErrorBoost raises the probability by factor while the estimated
+// ratio of local root spans ending in error is above threshold (defaults
+// 4 and 0.05). The error ratio is seen by the sampler's SpanProcessor side:
+// register the sampler with sdktrace.WithSpanProcessor too. A factor of 1
+// turns boosting off.
+func WithErrorBoost(threshold, factor float64) Option {
+	return optionFunc(func(c *config) {
+		if !(threshold >= 0 && threshold < 1) {
+			c.reject("WithErrorBoost", threshold, "want a threshold in [0, 1)")
+			return
+		}
+		if !(factor >= 1) || math.IsInf(factor, 0) {
+			c.reject("WithErrorBoost", factor, "want a factor of at least 1")
+			return
+		}
+		c.errThreshold, c.errBoost = threshold, factor
+	})
+}
+
+// WithParentBased sets whether spans with a parent follow the parent's
+// decision (default true), which keeps traces whole. With false, every
+// span is decided by its trace ID and the current probability: still
+// consistent within a trace while the probability holds, but a change of
+// probability can cut a trace.
+func WithParentBased(on bool) Option {
+	return optionFunc(func(c *config) { c.parentBased = on })
+}
+
+// WithRemoteParent sets how spans whose parent is in another process are
+// decided (default [FollowRemoteParent]). It applies when parent-based.
+func WithRemoteParent(r RemoteParent) Option {
+	return optionFunc(func(c *config) {
+		if r != FollowRemoteParent && r != DecideRemoteParent {
+			c.reject("WithRemoteParent", int(r), "unknown policy")
+			return
+		}
+		c.remote = r
+	})
+}
+
+// WithMaxTracesPerSecond caps the traces this sampler starts per second,
+// whatever the probability (default: no cap). The cap is a token bucket
+// consulted only when a root is about to be sampled, so it costs nothing on
+// a drop. Traces it refuses are counted in [Stats].Capped; while it bites,
+// adjusted counts overstate the sample's weight.
+func WithMaxTracesPerSecond(n float64) Option {
+	return optionFunc(func(c *config) {
+		if !(n > 0) || math.IsInf(n, 0) {
+			c.reject("WithMaxTracesPerSecond", n, "want a positive rate")
+			return
+		}
+		c.maxTraces = n
+	})
+}
+
+// WithClock sets the clock the sampler reads to time its intervals
+// (default time.Now). Tests pass a fake clock to drive it deterministically.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	})
+}
