@@ -74,7 +74,7 @@ type Adaptive struct {
 	lastTick atomic.Int64  // unix nanoseconds of the last adjustment
 
 	mu struct {
-		sync.Mutex // held by adjust; guards the fields below
+		sync.Mutex         // held by adjust; guards the fields below
 		arrivals   float64 // smoothed estimate of spans arriving per second
 		errRatio   float64 // smoothed estimate of the error ratio
 		stats      Stats   // as of the last adjustment
