@@ -74,10 +74,11 @@ type Adaptive struct {
 	lastTick atomic.Int64  // unix nanoseconds of the last adjustment
 
 	mu struct {
-		sync.Mutex         // held by adjust; guards the fields below
-		arrivals   float64 // smoothed estimate of spans arriving per second
-		errRatio   float64 // smoothed estimate of the error ratio
-		stats      Stats   // as of the last adjustment
+		sync.Mutex           // held by adjust; guards the fields below
+		arrivals     float64 // smoothed estimate of spans arriving per second
+		errRatio     float64 // smoothed estimate of the error ratio
+		errIntervals int     // intervals that fed errRatio
+		stats        Stats   // as of the last adjustment
 	}
 }
 
@@ -128,6 +129,13 @@ func NewAdaptive(opts ...Option) *Adaptive {
 func (a *Adaptive) publish(p float64) {
 	p = min(max(p, a.cfg.floor), a.cfg.ceiling)
 	th := probabilityToThreshold(p)
+	// Rounding to 4 significant digits may step just outside the bounds:
+	// move one unit of the last digit back inside.
+	if unit := uint64(1) << (4 * (14 - len(th.th))); th.probability() < a.cfg.floor && th.t >= unit {
+		th = encodeThreshold(th.t - unit)
+	} else if th.probability() > a.cfg.ceiling && th.t+unit < maxThreshold {
+		th = encodeThreshold(th.t + unit)
+	}
 	d := &decision{threshold: th, p: th.probability()}
 	d.weight = weightOf(th.t)
 	d.ot = "th:" + th.th
@@ -230,7 +238,8 @@ func (a *Adaptive) count(w uint64) {
 func (a *Adaptive) maybeAdjust(n int64) {
 	now := a.cfg.now()
 	elapsed := time.Duration(now.UnixNano() - a.lastTick.Load())
-	overloaded := float64(n) > overloadFactor*a.cfg.budget*a.cfg.interval.Seconds() && elapsed >= a.cfg.interval/10
+	overloaded := float64(n) > overloadFactor*a.cfg.budget*a.cfg.interval.Seconds() &&
+		elapsed >= a.cfg.interval/10 && a.state.Load().p > a.cfg.floor // at the floor, adjusting early cannot help
 	if elapsed < a.cfg.interval && !overloaded {
 		return
 	}
@@ -269,23 +278,26 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 		a.mu.arrivals = 0.5*prev + 0.5*arrivals
 	}
 
-	// The error ratio of local root spans, weighted the same way. A burst
-	// switches the boost on at once; otherwise the estimate is smoothed.
+	// The error ratio of local root spans, weighted the same way, and
+	// smoothed. The boost follows the smoothed ratio, or this interval's
+	// alone when it saw enough errors, so a burst boosts at once.
+	burst := false
 	if rootsW > 0 {
 		ratio := errorsW / rootsW
-		switch {
-		case ratio > a.cfg.errThreshold && a.mu.errRatio <= a.cfg.errThreshold && errorsN >= minErrorSpans:
-			a.mu.errRatio = ratio
-		default:
-			a.mu.errRatio = 0.3*ratio + 0.7*a.mu.errRatio
-		}
+		// Each full interval weighs 0.2 (a shorter, early one less); the
+		// first intervals are averaged plainly, so the first one's noise
+		// does not linger.
+		a.mu.errIntervals++
+		alpha := max(1-math.Pow(0.8, min(secs/a.cfg.interval.Seconds(), 1)), 1/float64(a.mu.errIntervals))
+		a.mu.errRatio = alpha*ratio + (1-alpha)*a.mu.errRatio
+		burst = ratio > a.cfg.errThreshold && errorsN >= minErrorSpans
 	}
 
 	base := a.cfg.ceiling
 	if a.mu.arrivals > 0 {
 		base = a.cfg.budget / a.mu.arrivals
 	}
-	boosted := a.mu.errRatio > a.cfg.errThreshold && a.cfg.errBoost > 1
+	boosted := (a.mu.errRatio > a.cfg.errThreshold || burst) && a.cfg.errBoost > 1
 	p := base
 	if boosted {
 		p *= a.cfg.errBoost
@@ -326,9 +338,11 @@ type Stats struct {
 	// SampledPerSecond is the spans sampled per second in the last interval.
 	SampledPerSecond float64 `json:"sampled_per_second"`
 	// ErrorRatio estimates the share of local root spans that end in
-	// error, weighting each sampled root by its adjusted count (smoothed).
+	// error, weighting each sampled root by its adjusted count, smoothed
+	// over the last few intervals (each interval weighs 0.2).
 	ErrorRatio float64 `json:"error_ratio"`
-	// Boosted is true while ErrorRatio is above the threshold.
+	// Boosted is true while ErrorRatio, or the last interval's ratio
+	// alone when it saw at least 5 errors, is above the threshold.
 	Boosted bool `json:"boosted"`
 	// Capped counts the traces WithMaxTracesPerSecond refused, in total.
 	Capped int64 `json:"capped"`

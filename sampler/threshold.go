@@ -71,6 +71,16 @@ func probabilityToThreshold(p float64) threshold {
 	return threshold{t: t, th: th}
 }
 
+// encodeThreshold returns the th value of an integer threshold: 14 hex
+// digits with trailing zeros removed, or "0".
+func encodeThreshold(t uint64) threshold {
+	if t == 0 {
+		return threshold{t: 0, th: "0"}
+	}
+	digits := strconv.FormatUint(t|maxThreshold, 16)[1:] // 14 digits, leading zeros kept
+	return threshold{t: t, th: strings.TrimRight(digits, "0")}
+}
+
 // parseThreshold parses a th value: 1 to 14 hex digits, padded with
 // trailing zeros to 56 bits.
 func parseThreshold(th string) (uint64, error) {

@@ -69,6 +69,19 @@ func TestThresholdRoundTrip(t *testing.T) {
 	}
 }
 
+func TestEncodeThreshold(t *testing.T) {
+	for _, v := range []uint64{0, 1, 0xe666 << 40, 0xfd70a << 36, maxThreshold - 1} {
+		th := encodeThreshold(v)
+		back, err := parseThreshold(th.th)
+		if err != nil || back != v || th.t != v {
+			t.Errorf("encodeThreshold(%x) = %+v, parses to %x (%v)", v, th, back, err)
+		}
+	}
+	if th := encodeThreshold(0xe666 << 40); th.th != "e666" {
+		t.Errorf("encodeThreshold(e666...) = %q", th.th)
+	}
+}
+
 func TestParseThresholdRejectsBadValues(t *testing.T) {
 	for _, th := range []string{"", "g", "123456789abcdef", "-1", "0x1", " 8"} {
 		if _, err := parseThreshold(th); err == nil {
