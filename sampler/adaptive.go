@@ -130,11 +130,18 @@ func (a *Adaptive) publish(p float64) {
 	p = min(max(p, a.cfg.floor), a.cfg.ceiling)
 	th := probabilityToThreshold(p)
 	// Rounding to 4 significant digits may step just outside the bounds:
-	// move one unit of the last digit back inside.
-	if unit := uint64(1) << (4 * (14 - len(th.th))); th.probability() < a.cfg.floor && th.t >= unit {
-		th = encodeThreshold(th.t - unit)
+	// move one unit of the last digit back inside, unless that crosses the
+	// other bound (floor and ceiling closer than the encoding can tell
+	// apart keep the nearest encoding).
+	unit := uint64(1) << (4 * (14 - len(th.th)))
+	if th.probability() < a.cfg.floor && th.t >= unit {
+		if n := encodeThreshold(th.t - unit); n.probability() <= a.cfg.ceiling {
+			th = n
+		}
 	} else if th.probability() > a.cfg.ceiling && th.t+unit < maxThreshold {
-		th = encodeThreshold(th.t + unit)
+		if n := encodeThreshold(th.t + unit); n.probability() >= a.cfg.floor {
+			th = n
+		}
 	}
 	d := &decision{threshold: th, p: th.probability()}
 	d.weight = weightOf(th.t)
