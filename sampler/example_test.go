@@ -1,0 +1,70 @@
+package sampler_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otlpgo/otlpgo/sampler"
+)
+
+// Install the sampler in a TracerProvider: as its sampler, and as a span
+// processor so it sees errors. Sampled spans carry the threshold they were
+// sampled at (th:0 is probability 1, where a new sampler starts).
+func Example() {
+	ctx := context.Background()
+	a := sampler.NewAdaptive(sampler.WithBudget(100)) // sampled spans per second
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithSampler(a),
+		sdktrace.WithSpanProcessor(a),
+		sdktrace.WithSpanProcessor(rec), // a real service adds its exporter here
+	)
+	defer tp.Shutdown(ctx)
+
+	tracer := tp.Tracer("example.com/orders")
+	ctx, span := tracer.Start(ctx, "GET /orders")
+	_, query := tracer.Start(ctx, "SELECT orders")
+	query.End()
+	span.End()
+
+	for _, s := range rec.Ended() {
+		fmt.Println(s.Name(), s.SpanContext().TraceState())
+	}
+	fmt.Println("probability", a.Rate())
+	// Output:
+	// SELECT orders ot=th:0
+	// GET /orders ot=th:0
+	// probability 1
+}
+
+// Stats shows the sampler settling on its budget: 10,000 requests a
+// second against a budget of 100 sampled spans a second brings the
+// probability to about 1%. (A fake clock and seeded trace IDs make the
+// run repeatable.)
+func ExampleAdaptive_Stats() {
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := sampler.NewAdaptive(sampler.WithBudget(100), sampler.WithClock(func() time.Time { return clock }))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for second := 1; second <= 3; second++ {
+		for range 10_000 {
+			clock = clock.Add(100 * time.Microsecond)
+			var id trace.TraceID
+			binary.BigEndian.PutUint64(id[:8], rng.Uint64())
+			binary.BigEndian.PutUint64(id[8:], rng.Uint64())
+			a.ShouldSample(sdktrace.SamplingParameters{ParentContext: context.Background(), TraceID: id, Name: "GET /orders"})
+		}
+		st := a.Stats()
+		fmt.Printf("after %ds: probability %.2f, ~%.0fk spans/s arriving\n", second, st.Probability, st.SpansPerSecond/1000)
+	}
+	// Output:
+	// after 1s: probability 0.01, ~10k spans/s arriving
+	// after 2s: probability 0.01, ~11k spans/s arriving
+	// after 3s: probability 0.01, ~11k spans/s arriving
+}
