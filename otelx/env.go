@@ -2,6 +2,7 @@ package otelx
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/otlpgo/otlpgo/sampler"
 )
 
 // Source says where the value of a [Setting] came from.
@@ -113,7 +116,7 @@ func resolve(c *config) (*resolved, error) {
 	}
 
 	// Sampler.
-	if r.sampler, err = resolveSampler(r, c.sampler); err != nil {
+	if r.sampler, err = resolveSampler(r, c.sampler, c.spanBudget); err != nil {
 		return nil, err
 	}
 
@@ -212,17 +215,41 @@ func resolveURL(r *resolved, option, name, signalVar, path string) (string, erro
 }
 
 // resolveSampler applies OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG
-// when no sampler was given, with the SDK's names and default.
-func resolveSampler(r *resolved, option sdktrace.Sampler) (sdktrace.Sampler, error) {
+// when no sampler was given, with the SDK's names plus "adaptive" (whose
+// argument is the budget in sampled spans per second). The default is the
+// adaptive sampler with the budget from WithSpanBudget, or 100.
+func resolveSampler(r *resolved, option sdktrace.Sampler, budget float64) (sdktrace.Sampler, error) {
 	const envVar, argVar = "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"
 	if option != nil {
 		r.add("traces.sampler", option.Description(), SourceOption, envVar)
 		return option, nil
 	}
 	name, ok := envLookup(envVar)
-	if !ok {
-		s := sdktrace.ParentBased(sdktrace.AlwaysSample())
-		r.add("traces.sampler", s.Description(), SourceDefault, "")
+	if !ok || strings.EqualFold(name, "adaptive") {
+		src := SourceDefault
+		if ok {
+			src = SourceEnv
+		}
+		overridden := "" // the argument counts only with OTEL_TRACES_SAMPLER=adaptive
+		if ok {
+			overridden = argVar
+		}
+		switch arg, argSet := envLookup(argVar); {
+		case budget > 0:
+			r.add("traces.span_budget", strconv.FormatFloat(budget, 'g', -1, 64), SourceOption, overridden)
+		case ok && argSet:
+			f, err := strconv.ParseFloat(arg, 64)
+			if err != nil || !(f > 0) || math.IsInf(f, 0) {
+				return nil, &EnvError{Var: argVar, Value: arg, Err: fmt.Errorf("%w: want the adaptive sampler's budget in sampled spans per second, above 0", ErrInvalidValue)}
+			}
+			budget = f
+			r.add("traces.span_budget", arg, SourceEnv, "")
+		default:
+			budget = sampler.DefaultBudget
+			r.add("traces.span_budget", strconv.FormatFloat(budget, 'g', -1, 64), SourceDefault, "")
+		}
+		s := sampler.NewAdaptive(sampler.WithBudget(budget))
+		r.add("traces.sampler", s.Description(), src, "")
 		return s, nil
 	}
 	ratio := func() (float64, error) {
@@ -257,7 +284,7 @@ func resolveSampler(r *resolved, option sdktrace.Sampler) (sdktrace.Sampler, err
 		}
 	default:
 		return nil, &EnvError{Var: envVar, Value: name, Err: fmt.Errorf(
-			"%w: otelx supports always_on, always_off, traceidratio and their parentbased_ forms", ErrUnsupported)}
+			"%w: otelx supports adaptive, always_on, always_off, traceidratio and their parentbased_ forms", ErrUnsupported)}
 	}
 	r.add("traces.sampler", s.Description(), SourceEnv, "")
 	return s, nil

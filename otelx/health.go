@@ -11,6 +11,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/otlpgo/otlpgo/sampler"
 )
 
 // Status summarises [Health] in one word.
@@ -43,6 +45,8 @@ type Health struct {
 	Traces  TraceHealth   `json:"traces"`
 	Metrics ExporterStats `json:"metrics"`
 	Spans   SpanHealth    `json:"spans"`
+	// Sampler is the adaptive sampler's state, when it is the sampler.
+	Sampler *sampler.Stats `json:"sampler,omitempty"`
 	// Shutdown is true once [Telemetry.Shutdown] has been called; Status
 	// then tells whether the final flush got through.
 	Shutdown bool `json:"shutdown"`

@@ -1,6 +1,7 @@
 package otelx
 
 import (
+	"math"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -27,6 +28,7 @@ type config struct {
 	attrs          []attribute.KeyValue
 	endpoint       string
 	sampler        sdktrace.Sampler
+	spanBudget     float64
 	spanExporter   sdktrace.SpanExporter
 	metricExporter sdkmetric.Exporter
 	metricReader   sdkmetric.Reader
@@ -90,15 +92,29 @@ func WithEndpoint(baseURL string) Option {
 	})
 }
 
-// WithSampler sets the sampler, such as a [sampler.Adaptive] or
-// sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1)). It wins over
-// OTEL_TRACES_SAMPLER.
+// WithSampler sets the sampler, such as sdktrace.ParentBased(
+// sdktrace.TraceIDRatioBased(0.1)) or a [sampler.Adaptive] with options of
+// your choice. It wins over OTEL_TRACES_SAMPLER. A sampler that is also an
+// sdktrace.SpanProcessor (as Adaptive is, to see errors) is registered as
+// one too.
 //
 // [sampler.Adaptive]: https://pkg.go.dev/github.com/otlpgo/otlpgo/sampler
 func WithSampler(s sdktrace.Sampler) Option {
 	return optionFunc(func(c *config) {
 		if s != nil {
 			c.sampler = s
+		}
+	})
+}
+
+// WithSpanBudget sets the budget, in sampled spans per second, of the
+// adaptive sampler otelx installs when no sampler is chosen (default 100;
+// see package sampler). It wins over OTEL_TRACES_SAMPLER_ARG; it has no
+// effect when WithSampler or OTEL_TRACES_SAMPLER choose another sampler.
+func WithSpanBudget(perSecond float64) Option {
+	return optionFunc(func(c *config) {
+		if perSecond > 0 && !math.IsInf(perSecond, 0) {
+			c.spanBudget = perSecond
 		}
 	})
 }

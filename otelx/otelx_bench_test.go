@@ -14,11 +14,11 @@ import (
 )
 
 // BenchmarkSpanStartEnd measures starting and ending one span through:
-// provider=sdk, the SDK built by hand with the same sampler, batch settings
-// and in-memory exporter as otelx's defaults; provider=otelx, a
-// Setup-built provider (counting sampler, leak tracking, otelx's batch
-// processor); provider=otelx-noleak, the same without leak tracking; and
-// provider=noop, the API with no SDK.
+// provider=sdk, the SDK built by hand with ParentBased(AlwaysSample), the
+// batch settings and in-memory exporter otelx uses; provider=otelx, a
+// Setup-built provider with the same sampler (counting sampler, leak
+// tracking, otelx's batch processor); provider=otelx-noleak, the same
+// without leak tracking; and provider=noop, the API with no SDK.
 func BenchmarkSpanStartEnd(b *testing.B) {
 	providers := []struct {
 		name string
@@ -35,11 +35,12 @@ func BenchmarkSpanStartEnd(b *testing.B) {
 			return tp
 		}},
 		{"otelx", func(b *testing.B, exp *tracetest.InMemoryExporter) trace.TracerProvider {
-			tel, _ := setup(b, otelx.WithSpanExporter(exp))
+			tel, _ := setup(b, otelx.WithSpanExporter(exp), otelx.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())))
 			return tel.TracerProvider()
 		}},
 		{"otelx-noleak", func(b *testing.B, exp *tracetest.InMemoryExporter) trace.TracerProvider {
-			tel, _ := setup(b, otelx.WithSpanExporter(exp), otelx.WithLeakDetection(false))
+			tel, _ := setup(b, otelx.WithSpanExporter(exp), otelx.WithLeakDetection(false),
+				otelx.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())))
 			return tel.TracerProvider()
 		}},
 	}

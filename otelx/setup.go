@@ -23,6 +23,8 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/otlpgo/otlpgo/sampler"
 )
 
 // Telemetry is what [Setup] built: a tracer provider and a meter provider
@@ -40,6 +42,7 @@ type Telemetry struct {
 	batch     *batchProcessor          // nil when traces are not exported
 	leaks     *leakTracker             // nil when leak detection is off
 	counter   *countingSampler         // nil when disabled
+	adaptive  *sampler.Adaptive        // nil unless the sampler is one
 	traces    *exportStats
 	metrics   *exportStats
 	queueCap  int
@@ -102,6 +105,11 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(t.counter),
 	}
+	if sp, ok := r.sampler.(sdktrace.SpanProcessor); ok {
+		// An adaptive sampler sees spans end to learn the error ratio.
+		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(sp))
+	}
+	t.adaptive, _ = r.sampler.(*sampler.Adaptive)
 	if !cfg.noLeakTracking {
 		t.leaks = &leakTracker{}
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(t.leaks))
@@ -336,6 +344,10 @@ func (t *Telemetry) Health() Health {
 	h.Spans.Started = t.counter.started.Load()
 	if t.leaks != nil {
 		t.leaks.report(&h.Spans, t.now, t.threshold)
+	}
+	if t.adaptive != nil {
+		st := t.adaptive.Stats()
+		h.Sampler = &st
 	}
 	h.status(recentDrops, t.threshold)
 	return h

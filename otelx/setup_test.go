@@ -14,6 +14,7 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -261,11 +262,57 @@ func TestPrecedenceOptionThenEnvThenDefault(t *testing.T) {
 	t.Run("default", func(t *testing.T) {
 		tel, _ := setup(t)
 		h := tel.Health()
-		if s := setting(t, h, "traces.sampler"); s.Source != otelx.SourceDefault || !strings.HasPrefix(s.Value, "ParentBased{root:AlwaysOnSampler") {
+		if s := setting(t, h, "traces.sampler"); s.Source != otelx.SourceDefault || !strings.HasPrefix(s.Value, "Adaptive{budget:100/s") {
 			t.Errorf("default sampler %+v", s)
+		}
+		if h.Sampler == nil || h.Sampler.Probability != 1 {
+			t.Errorf("health of the default adaptive sampler: %+v", h.Sampler)
 		}
 		if s := setting(t, h, "service.name"); s.Source != otelx.SourceDefault || !strings.HasPrefix(s.Value, "unknown_service:") {
 			t.Errorf("default service.name %+v", s)
+		}
+	})
+}
+
+func TestAdaptiveSamplerBudget(t *testing.T) {
+	tests := []struct {
+		name, sampler, arg string
+		opts               []otelx.Option
+		want               otelx.Setting
+	}{
+		{"default", "", "", nil, otelx.Setting{Value: "100", Source: otelx.SourceDefault}},
+		{"env", "adaptive", "250", nil, otelx.Setting{Value: "250", Source: otelx.SourceEnv}},
+		{"option over env", "adaptive", "250", []otelx.Option{otelx.WithSpanBudget(40)},
+			otelx.Setting{Value: "40", Source: otelx.SourceOption, IgnoredEnv: "OTEL_TRACES_SAMPLER_ARG=250"}},
+		{"option alone", "", "", []otelx.Option{otelx.WithSpanBudget(40)}, otelx.Setting{Value: "40", Source: otelx.SourceOption}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("OTEL_TRACES_SAMPLER", tt.sampler)
+			t.Setenv("OTEL_TRACES_SAMPLER_ARG", tt.arg)
+			tel, _ := setup(t, tt.opts...)
+			h := tel.Health()
+			got := setting(t, h, "traces.span_budget")
+			if got.Value != tt.want.Value || got.Source != tt.want.Source || got.IgnoredEnv != tt.want.IgnoredEnv {
+				t.Errorf("span budget %+v, want %+v", got, tt.want)
+			}
+			if s := setting(t, h, "traces.sampler"); !strings.Contains(s.Value, "budget:"+tt.want.Value+"/s") {
+				t.Errorf("sampler %q does not use budget %s", s.Value, tt.want.Value)
+			}
+		})
+	}
+	t.Run("errors reach the sampler", func(t *testing.T) {
+		tel, _ := setup(t)
+		tracer := tel.TracerProvider().Tracer("t")
+		for range 10 {
+			_, s := tracer.Start(context.Background(), "request")
+			s.SetStatus(codes.Error, "failed")
+			s.End()
+		}
+		// The sampler learns the error ratio at its next adjustment; the
+		// spans are recorded either way.
+		if h := tel.Health(); h.Sampler == nil || h.Spans.Sampled != 10 {
+			t.Fatalf("health %+v", h)
 		}
 	})
 }
@@ -283,6 +330,7 @@ func TestBadConfigurationIsATypedError(t *testing.T) {
 		{env: "OTEL_METRICS_EXPORTER", value: "prometheus", want: otelx.ErrUnsupported},
 		{env: "OTEL_TRACES_SAMPLER", value: "jaeger_remote", want: otelx.ErrUnsupported},
 		{env: "OTEL_TRACES_SAMPLER_ARG", value: "1.5", want: otelx.ErrInvalidValue},
+		{env: "OTEL_TRACES_SAMPLER_ARG", value: "-5", want: otelx.ErrInvalidValue},
 		{env: "OTEL_BSP_MAX_QUEUE_SIZE", value: "-3", want: otelx.ErrInvalidValue},
 		{env: "OTEL_BSP_SCHEDULE_DELAY", value: "5s", want: otelx.ErrInvalidValue},
 		{env: "OTEL_METRIC_EXPORT_INTERVAL", value: "0", want: otelx.ErrInvalidValue},
@@ -295,7 +343,8 @@ func TestBadConfigurationIsATypedError(t *testing.T) {
 				t.Setenv(tt.env, tt.value)
 			}
 			if tt.env == "OTEL_TRACES_SAMPLER_ARG" {
-				t.Setenv("OTEL_TRACES_SAMPLER", "traceidratio")
+				// A ratio above 1, or a negative adaptive budget.
+				t.Setenv("OTEL_TRACES_SAMPLER", map[string]string{"1.5": "traceidratio", "-5": "adaptive"}[tt.value])
 			}
 			tel, err := otelx.Setup(context.Background(), append(tt.opts, otelx.WithGlobal(false))...)
 			if err == nil {

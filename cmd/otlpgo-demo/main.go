@@ -1,7 +1,7 @@
 // Command otlpgo-demo runs a small traced workload through otlpgo and
 // prints what its telemetry did.
 //
-//	go run ./cmd/otlpgo-demo [-duration 3s] [-workers 4] [-rate 2000]
+//	go run ./cmd/otlpgo-demo [-duration 6s] [-workers 4] [-rate 2000] [-budget 500]
 //
 // With OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
 // set, spans and metrics go over OTLP/HTTP to that collector, for example
@@ -11,8 +11,13 @@
 //
 // The workload is a simulated order flow: each order gets a server span,
 // a pre-trade risk check and a matching step as child spans, and metrics
-// for orders by outcome and their latency. Later packages (risk, orderbook,
-// ringbuffer, concurrency) replace the simulated steps with the real ones.
+// for orders by outcome and their latency. It runs in three phases: the
+// base rate, five times the base rate, and the base rate with a tightened
+// risk limit that rejects a fifth of the orders as errors. The adaptive
+// sampler (otelx's default) holds the sampled spans near the budget
+// through the load step and samples more during the errors; a progress
+// line shows it once a second. Later packages (risk, orderbook,
+// ringbuffer, concurrency) replace the simulated steps with real ones.
 package main
 
 import (
@@ -34,20 +39,30 @@ import (
 	"github.com/otlpgo/otlpgo/otelx"
 )
 
+// options are the demo's flags.
+type options struct {
+	duration time.Duration
+	workers  int
+	rate     int     // base orders per second; 0: as fast as possible
+	budget   float64 // sampled spans per second
+}
+
 func main() {
-	duration := flag.Duration("duration", 3*time.Second, "how long to run the workload")
-	workers := flag.Int("workers", 4, "concurrent order submitters")
-	rate := flag.Int("rate", 2000, "orders per second across all workers; 0 for as fast as possible (watch the export queue overflow)")
+	var o options
+	flag.DurationVar(&o.duration, "duration", 6*time.Second, "how long to run the workload (three equal phases)")
+	flag.IntVar(&o.workers, "workers", 4, "concurrent order submitters")
+	flag.IntVar(&o.rate, "rate", 2000, "base orders per second across all workers; 0 for as fast as possible (watch the export queue)")
+	flag.Float64Var(&o.budget, "budget", 500, "the adaptive sampler's budget, in sampled spans per second")
 	flag.Parse()
-	if err := run(context.Background(), os.Stdout, *duration, *workers, *rate); err != nil {
+	if err := run(context.Background(), os.Stdout, o); err != nil {
 		fmt.Fprintln(os.Stderr, "otlpgo-demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer, duration time.Duration, workers, rate int) error {
-	if duration <= 0 || workers <= 0 || rate < 0 {
-		return errors.New("-duration and -workers must be positive, -rate not negative")
+func run(ctx context.Context, out io.Writer, o options) error {
+	if o.duration <= 0 || o.workers <= 0 || o.rate < 0 || !(o.budget > 0) {
+		return errors.New("-duration, -workers and -budget must be positive, -rate not negative")
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
@@ -58,8 +73,12 @@ func run(ctx context.Context, out io.Writer, duration time.Duration, workers, ra
 	opts := []otelx.Option{
 		otelx.WithServiceName("otlpgo-demo"),
 		otelx.WithServiceVersion("dev"),
+		otelx.WithSpanBudget(o.budget),
 		otelx.WithErrorHandler(firstError(out)),
 	}
+	// The SDK reports its own errors (a metric collection cut short at
+	// shutdown, say) to the global handler: send them to the same place.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(firstError(out)))
 	endpoint := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 	if endpoint == "" {
 		endpoint = os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -85,23 +104,25 @@ func run(ctx context.Context, out io.Writer, duration time.Duration, workers, ra
 		where = "nowhere (OTEL_EXPORTER_OTLP_ENDPOINT is not set): an in-process summary follows"
 	}
 	pace := "as fast as possible"
-	if rate > 0 {
-		pace = fmt.Sprintf("%d/s", rate)
+	if o.rate > 0 {
+		pace = fmt.Sprintf("%d/s, then %d/s, then %d/s with errors", o.rate, 5*o.rate, o.rate)
 	}
-	fmt.Fprintf(out, "otlpgo-demo: %v of simulated orders at %s on %d workers, exporting %s\n", duration, pace, workers, where)
+	fmt.Fprintf(out, "otlpgo-demo: %v of simulated orders at %s on %d workers, sampling budget %g spans/s,\n  exporting %s\n",
+		o.duration, pace, o.workers, o.budget, where)
 
 	w, err := newWorkload(otel.GetTracerProvider(), otel.GetMeterProvider())
 	if err != nil {
 		return err
 	}
-	runCtx, cancel := context.WithTimeout(ctx, duration)
+	runCtx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	start := time.Now()
+	sched := schedule{start: start, duration: o.duration, base: o.rate}
 	var wg sync.WaitGroup
-	for i := range workers {
-		wg.Go(func() { w.submitLoop(runCtx, uint64(i), workerInterval(rate, workers)) })
+	for i := range o.workers {
+		wg.Go(func() { w.submitLoop(runCtx, uint64(i), sched, o.workers) })
 	}
-	progress(runCtx, out, tel, w, start)
+	progress(runCtx, out, tel, w, sched)
 	wg.Wait()
 	elapsed := time.Since(start)
 
@@ -115,55 +136,52 @@ func run(ctx context.Context, out io.Writer, duration time.Duration, workers, ra
 	return nil
 }
 
-// progress prints a line every half second until ctx ends: on a terminal
-// it rewrites one line, elsewhere it prints one a second.
-func progress(ctx context.Context, out io.Writer, tel *otelx.Telemetry, w *workload, start time.Time) {
-	tty := isTerminal(out)
-	every := time.Second
-	if tty {
-		every = 500 * time.Millisecond
+// schedule is the load over time: three equal phases.
+type schedule struct {
+	start    time.Time
+	duration time.Duration
+	base     int // orders per second in phases 1 and 3; 0: unpaced
+}
+
+// phase returns 0, 1 or 2 for the time t.
+func (s schedule) phase(t time.Time) int {
+	return min(int(3*t.Sub(s.start)/s.duration), 2)
+}
+
+// rate returns the orders per second at t: base, 5x base, base.
+func (s schedule) rate(t time.Time) int {
+	if s.phase(t) == 1 {
+		return 5 * s.base
 	}
-	tick := time.NewTicker(every)
+	return s.base
+}
+
+var phaseNames = [3]string{"base load", "5x load", "errors"}
+
+// progress prints a line a second until ctx ends: the phase, orders, the
+// sampler's probability, the spans arriving and sampled per second, and
+// what the exporter did.
+func progress(ctx context.Context, out io.Writer, tel *otelx.Telemetry, w *workload, s schedule) {
+	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	line := func(end string) {
-		h := tel.Health()
-		fmt.Fprintf(out, "  %5.1fs  orders %8d  spans started %8d  exported %8d  dropped %6d  health %-8s%s",
-			time.Since(start).Seconds(), w.orders.Load(), h.Spans.Started, h.Traces.SpansExported,
-			h.Traces.SpansDropped, h.Status, end)
-	}
 	for {
 		select {
 		case <-ctx.Done():
-			if tty {
-				line("\n")
-			}
 			return
-		case <-tick.C:
-			if tty {
-				line("\r")
-			} else {
-				line("\n")
+		case now := <-tick.C:
+			h := tel.Health()
+			p, qps, sampled, boost := 1.0, 0.0, 0.0, ""
+			if st := h.Sampler; st != nil {
+				p, qps, sampled = st.Probability, st.SpansPerSecond, st.SampledPerSecond
+				if st.Boosted {
+					boost = fmt.Sprintf(" boosted (errors %.0f%%)", 100*st.ErrorRatio)
+				}
 			}
+			fmt.Fprintf(out, "  %4.1fs %-9s orders %7d  p %.4f  spans/s %7.0f  sampled/s %5.0f  exported %6d  dropped %d  %s%s\n",
+				now.Sub(s.start).Seconds(), phaseNames[s.phase(now)], w.orders.Load(), p, qps, sampled,
+				h.Traces.SpansExported, h.Traces.SpansDropped, h.Status, boost)
 		}
 	}
-}
-
-// workerInterval is the pause between one worker's orders for the total
-// rate; 0 means no pause.
-func workerInterval(rate, workers int) time.Duration {
-	if rate == 0 {
-		return 0
-	}
-	return time.Duration(workers) * time.Second / time.Duration(rate)
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // firstError prints the first export error and counts the rest, so an
@@ -171,6 +189,9 @@ func isTerminal(w io.Writer) bool {
 func firstError(out io.Writer) func(error) {
 	var n atomic.Int64
 	return func(err error) {
+		if errors.Is(err, context.Canceled) {
+			return // work cut short by shutdown, not a failure to report
+		}
 		if n.Add(1) == 1 {
 			fmt.Fprintf(out, "  export error (further ones are counted in health): %v\n", err)
 		}
@@ -207,15 +228,15 @@ func setting(h otelx.Health, name string) string {
 	return ""
 }
 
-// shortSampler turns the SDK's ParentBased{root:X,...} description into
-// ParentBased(X).
+// shortSampler trims a sampler description to its name and first setting:
+// Adaptive{budget:500/s,...} becomes Adaptive{budget:500/s}.
 func shortSampler(desc string) string {
-	rest, ok := strings.CutPrefix(desc, "ParentBased{root:")
+	name, rest, ok := strings.Cut(desc, "{")
 	if !ok {
 		return desc
 	}
-	root, _, _ := strings.Cut(rest, ",remoteParent")
-	return "ParentBased(" + root + ")"
+	first, _, _ := strings.Cut(rest, ",")
+	return name + "{" + strings.TrimSuffix(first, "}") + "}"
 }
 
 func lastReason(h otelx.Health) string {

@@ -23,7 +23,9 @@ func TestMain(m *testing.M) {
 // restoreGlobals undoes the demo's otelx.Setup, which installs globals.
 func restoreGlobals(t *testing.T) {
 	tp, mp, prop := otel.GetTracerProvider(), otel.GetMeterProvider(), otel.GetTextMapPropagator()
+	handler := otel.GetErrorHandler()
 	t.Cleanup(func() {
+		otel.SetErrorHandler(handler)
 		otel.SetTracerProvider(tp)
 		otel.SetMeterProvider(mp)
 		otel.SetTextMapPropagator(prop)
@@ -46,22 +48,23 @@ func TestDemoWithoutCollectorSummarisesWhatWouldBeExported(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, 300*time.Millisecond, 2, 2000); err != nil {
+	if err := run(context.Background(), &out, options{duration: 600 * time.Millisecond, workers: 2, rate: 1000, budget: 300}); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	s := out.String()
 	orders, started := count(t, s, "orders placed"), count(t, s, "spans started")
-	exported, dropped := count(t, s, "spans exported"), count(t, s, "spans dropped")
-	if orders == 0 || started < 2*orders || exported != started || dropped != 0 {
-		t.Errorf("orders %d, started %d, exported %d, dropped %d:\n%s", orders, started, exported, dropped, s)
+	sampled, exported, dropped := count(t, s, "spans sampled"), count(t, s, "spans exported"), count(t, s, "spans dropped")
+	if orders == 0 || started < 2*orders || sampled == 0 || sampled > started || exported != sampled || dropped != 0 {
+		t.Errorf("orders %d, started %d, sampled %d, exported %d, dropped %d:\n%s", orders, started, sampled, exported, dropped, s)
 	}
-	// The embedded summary saw exactly the exported spans.
+	// The embedded summary saw exactly the exported spans, and each
+	// sampled order is a whole trace: a place and a risk check.
 	perName := count(t, s, "order.place") + count(t, s, "risk.check") + count(t, s, "book.match")
-	if perName != exported {
+	if perName != exported || count(t, s, "order.place") != count(t, s, "risk.check") {
 		t.Errorf("summary lists %d spans by name, health says %d exported:\n%s", perName, exported, s)
 	}
-	if count(t, s, "order.place") != orders || !strings.Contains(s, "health              healthy") {
-		t.Errorf("summary disagrees with the workload:\n%s", s)
+	if !strings.Contains(s, "by Adaptive{budget:300/s}") || !strings.Contains(s, "health              healthy") {
+		t.Errorf("summary does not show the adaptive sampler and health:\n%s", s)
 	}
 }
 
@@ -70,7 +73,7 @@ func TestDemoExportsToTheCollector(t *testing.T) {
 	col := collectortest.Start(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", col.Endpoint())
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, 300*time.Millisecond, 2, 500); err != nil {
+	if err := run(context.Background(), &out, options{duration: 300 * time.Millisecond, workers: 2, rate: 500, budget: 1000}); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	s := out.String()
@@ -92,10 +95,27 @@ func TestDemoExportsToTheCollector(t *testing.T) {
 }
 
 func TestDemoRejectsBadFlags(t *testing.T) {
-	for _, args := range [][3]int{{0, 1, 1}, {1, 0, 1}, {1, 1, -1}} {
-		err := run(context.Background(), &bytes.Buffer{}, time.Duration(args[0])*time.Second, args[1], args[2])
-		if err == nil {
-			t.Errorf("run(%v) accepted bad flags", args)
+	for _, o := range []options{
+		{duration: 0, workers: 1, rate: 1, budget: 1},
+		{duration: time.Second, workers: 0, rate: 1, budget: 1},
+		{duration: time.Second, workers: 1, rate: -1, budget: 1},
+		{duration: time.Second, workers: 1, rate: 1, budget: 0},
+	} {
+		if err := run(context.Background(), &bytes.Buffer{}, o); err == nil {
+			t.Errorf("run(%+v) accepted bad flags", o)
+		}
+	}
+}
+
+func TestSchedulePhases(t *testing.T) {
+	start := time.Unix(0, 0)
+	s := schedule{start: start, duration: 3 * time.Second, base: 100}
+	for _, tt := range []struct {
+		at          time.Duration
+		phase, rate int
+	}{{0, 0, 100}, {999 * time.Millisecond, 0, 100}, {time.Second, 1, 500}, {2 * time.Second, 2, 100}, {5 * time.Second, 2, 100}} {
+		if p, r := s.phase(start.Add(tt.at)), s.rate(start.Add(tt.at)); p != tt.phase || r != tt.rate {
+			t.Errorf("at %v: phase %d rate %d, want %d %d", tt.at, p, r, tt.phase, tt.rate)
 		}
 	}
 }

@@ -15,8 +15,12 @@ import (
 
 const scope = "github.com/otlpgo/otlpgo/cmd/otlpgo-demo"
 
-// maxQuantity is the simulated risk limit: larger orders are rejected.
-const maxQuantity = 950
+// The simulated risk limit: larger orders are rejected. It is tightened in
+// the last phase, which rejects about a fifth of orders.
+const (
+	maxQuantity   = 990
+	tightQuantity = 800
+)
 
 var errOverLimit = errors.New("quantity over the per-order limit")
 
@@ -53,22 +57,26 @@ func newWorkload(tp trace.TracerProvider, mp metric.MeterProvider) (*workload, e
 	}, nil
 }
 
-// submitLoop places orders until ctx ends, one every interval (or as fast
-// as it can when interval is 0).
-func (w *workload) submitLoop(ctx context.Context, seed uint64, interval time.Duration) {
+// submitLoop places orders until ctx ends, pacing its share of the
+// schedule's rate against absolute deadlines (so the average holds even
+// when a sleep overshoots).
+func (w *workload) submitLoop(ctx context.Context, seed uint64, s schedule, workers int) {
 	rng := rand.New(rand.NewPCG(seed, 0x6f746c70676f))
-	var tick <-chan time.Time
-	if interval > 0 {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		tick = t.C
-	}
+	next := time.Now()
 	for ctx.Err() == nil {
-		w.place(ctx, rng.IntN(1000)+1, 100+rng.IntN(20))
-		if tick != nil {
-			select {
-			case <-tick:
-			case <-ctx.Done():
+		now := time.Now()
+		limit := maxQuantity
+		if s.phase(now) == 2 {
+			limit = tightQuantity
+		}
+		w.place(ctx, rng.IntN(1000)+1, 100+rng.IntN(20), limit)
+		if r := s.rate(now); r > 0 {
+			next = next.Add(time.Duration(workers) * time.Second / time.Duration(r))
+			if d := time.Until(next); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+				}
 			}
 		}
 	}
@@ -76,7 +84,7 @@ func (w *workload) submitLoop(ctx context.Context, seed uint64, interval time.Du
 
 // place is one order: a server span with a risk check and a match as
 // children.
-func (w *workload) place(ctx context.Context, qty, price int) {
+func (w *workload) place(ctx context.Context, qty, price, limit int) {
 	start := time.Now()
 	ctx, span := w.tracer.Start(ctx, "order.place", trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.Int("demo.order.quantity", qty), attribute.Int("demo.order.price", price)))
@@ -85,7 +93,7 @@ func (w *workload) place(ctx context.Context, qty, price int) {
 	// The run's deadline ends the workload, not the order in flight.
 	ctx = context.WithoutCancel(ctx)
 
-	if err := w.riskCheck(ctx, qty); err != nil {
+	if err := w.riskCheck(ctx, qty, limit); err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
 		w.rejected.Add(1)
@@ -99,10 +107,10 @@ func (w *workload) place(ctx context.Context, qty, price int) {
 	w.latency.Record(ctx, time.Since(start).Seconds(), w.filledAttrs)
 }
 
-func (w *workload) riskCheck(ctx context.Context, qty int) error {
+func (w *workload) riskCheck(ctx context.Context, qty, limit int) error {
 	_, span := w.tracer.Start(ctx, "risk.check")
 	defer span.End()
-	if qty > maxQuantity {
+	if qty > limit {
 		span.SetStatus(codes.Error, errOverLimit.Error())
 		return errOverLimit
 	}
