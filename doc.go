@@ -15,17 +15,21 @@
 //	through (exporter health, dropped spans)
 //	Find spans that were started and never ended    otelx        Telemetry.Health (Spans.OldestOpen)
 //	Serve telemetry health as JSON                  otelx        Telemetry.HealthHandler
+//	Sample to a budget of spans per second, more    sampler      sampler.NewAdaptive
+//	while requests fail, consistently across
+//	services (ot=th: in the tracestate)
 //
-// Packages still to land, as DESIGN.md plans them: sampler (an adaptive,
-// consistent head sampler), concurrency (traced channels, worker pools,
-// pipelines), fp (functional helpers), errs (traced errors and retry),
-// ringbuffer (lock-free bounded queues), orderbook (limit order book and
-// matching engine), risk (pre-trade risk engine), saga and twopc
-// (coordinators that survive a crash). The table grows as each lands.
+// Packages still to land, as DESIGN.md plans them: concurrency (traced
+// channels, worker pools, pipelines), fp (functional helpers), errs (traced
+// errors and retry), ringbuffer (lock-free bounded queues), orderbook
+// (limit order book and matching engine), risk (pre-trade risk engine),
+// saga and twopc (coordinators that survive a crash). The table grows as
+// each lands.
 //
 // # The rule for libraries
 //
-// Every package except otelx speaks only the OpenTelemetry API and takes
+// Every package except otelx and sampler (which implements the SDK's
+// Sampler interface) speaks only the OpenTelemetry API and takes
 // WithTracerProvider and WithMeterProvider options defaulting to the
 // globals, so it costs nothing until the application installs an SDK, for
 // example with otelx.Setup. No package imports otelx; a test enforces it.
