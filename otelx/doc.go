@@ -25,6 +25,14 @@
 // OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_METRIC_EXPORT_INTERVAL and
 // OTEL_METRIC_EXPORT_TIMEOUT.
 //
+// # Sampling
+//
+// Unless WithSampler or OTEL_TRACES_SAMPLER choose a sampler, Setup
+// installs a sampler.Adaptive, which holds the sampled spans per second
+// near a budget (default 100; [WithSpanBudget] or OTLPGO_SPAN_BUDGET), and
+// registers it as a span processor so it sees errors. [Health].Sampler
+// reports its probability, load and error ratio.
+//
 // Precedence: an [Option] passed to Setup wins over the environment, which
 // wins over the default. An option is the code's explicit request; leave it
 // out to let operators decide through the environment. The one exception is

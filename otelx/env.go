@@ -214,10 +214,15 @@ func resolveURL(r *resolved, option, name, signalVar, path string) (string, erro
 	return s, nil
 }
 
+// EnvSpanBudget names the environment variable that sets the adaptive
+// sampler's budget in sampled spans per second. It is otlpgo's own: the
+// SDK warns about any OTEL_TRACES_SAMPLER value it does not know.
+const EnvSpanBudget = "OTLPGO_SPAN_BUDGET"
+
 // resolveSampler applies OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG
-// when no sampler was given, with the SDK's names plus "adaptive" (whose
-// argument is the budget in sampled spans per second). The default is the
-// adaptive sampler with the budget from WithSpanBudget, or 100.
+// when no sampler was given, with the SDK's names. Without either, the
+// sampler is adaptive, with the budget from WithSpanBudget, then
+// OTLPGO_SPAN_BUDGET, then 100.
 func resolveSampler(r *resolved, option sdktrace.Sampler, budget float64) (sdktrace.Sampler, error) {
 	const envVar, argVar = "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"
 	if option != nil {
@@ -225,22 +230,15 @@ func resolveSampler(r *resolved, option sdktrace.Sampler, budget float64) (sdktr
 		return option, nil
 	}
 	name, ok := envLookup(envVar)
-	if !ok || strings.EqualFold(name, "adaptive") {
-		src := SourceDefault
-		if ok {
-			src = SourceEnv
-		}
-		overridden := "" // the argument counts only with OTEL_TRACES_SAMPLER=adaptive
-		if ok {
-			overridden = argVar
-		}
-		switch arg, argSet := envLookup(argVar); {
+	if !ok {
+		arg, argSet := envLookup(EnvSpanBudget)
+		switch {
 		case budget > 0:
-			r.add("traces.span_budget", strconv.FormatFloat(budget, 'g', -1, 64), SourceOption, overridden)
-		case ok && argSet:
+			r.add("traces.span_budget", strconv.FormatFloat(budget, 'g', -1, 64), SourceOption, EnvSpanBudget)
+		case argSet:
 			f, err := strconv.ParseFloat(arg, 64)
 			if err != nil || !(f > 0) || math.IsInf(f, 0) {
-				return nil, &EnvError{Var: argVar, Value: arg, Err: fmt.Errorf("%w: want the adaptive sampler's budget in sampled spans per second, above 0", ErrInvalidValue)}
+				return nil, &EnvError{Var: EnvSpanBudget, Value: arg, Err: fmt.Errorf("%w: want sampled spans per second, above 0", ErrInvalidValue)}
 			}
 			budget = f
 			r.add("traces.span_budget", arg, SourceEnv, "")
@@ -249,7 +247,7 @@ func resolveSampler(r *resolved, option sdktrace.Sampler, budget float64) (sdktr
 			r.add("traces.span_budget", strconv.FormatFloat(budget, 'g', -1, 64), SourceDefault, "")
 		}
 		s := sampler.NewAdaptive(sampler.WithBudget(budget))
-		r.add("traces.sampler", s.Description(), src, "")
+		r.add("traces.sampler", s.Description(), SourceDefault, "")
 		return s, nil
 	}
 	ratio := func() (float64, error) {
@@ -284,7 +282,7 @@ func resolveSampler(r *resolved, option sdktrace.Sampler, budget float64) (sdktr
 		}
 	default:
 		return nil, &EnvError{Var: envVar, Value: name, Err: fmt.Errorf(
-			"%w: otelx supports adaptive, always_on, always_off, traceidratio and their parentbased_ forms", ErrUnsupported)}
+			"%w: otelx supports always_on, always_off, traceidratio and their parentbased_ forms; unset it for the adaptive default", ErrUnsupported)}
 	}
 	r.add("traces.sampler", s.Description(), SourceEnv, "")
 	return s, nil

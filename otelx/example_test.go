@@ -105,3 +105,33 @@ func ExampleTelemetry_HealthHandler() {
 	fmt.Println(resp.StatusCode, strings.Contains(string(body), `"status": "healthy"`))
 	// Output: 200 true
 }
+
+// Setup samples adaptively by default: WithSpanBudget (or the
+// OTLPGO_SPAN_BUDGET environment variable) sets how many sampled spans per
+// second it aims for. Health reports what the
+// sampler is doing; a new sampler starts at probability 1 and settles
+// within a few intervals of the first traffic.
+func ExampleWithSpanBudget() {
+	ctx := context.Background()
+	tel, err := otelx.Setup(ctx,
+		otelx.WithSpanBudget(250),
+		otelx.WithSpanExporter(tracetest.NewInMemoryExporter()),
+		otelx.WithMetricReader(sdkmetric.NewManualReader()),
+		otelx.WithGlobal(false),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tel.Shutdown(ctx)
+
+	h := tel.Health()
+	for _, s := range h.Settings {
+		if s.Name == "traces.span_budget" {
+			fmt.Println("budget", s.Value, "from", s.Source)
+		}
+	}
+	fmt.Println("probability", h.Sampler.Probability)
+	// Output:
+	// budget 250 from option
+	// probability 1
+}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/otlpgo/otlpgo/internal/collectortest"
 	"github.com/otlpgo/otlpgo/otelx"
 )
@@ -76,6 +78,8 @@ func TestCollectorOutageAndRecovery(t *testing.T) {
 	ctx := context.Background()
 	tel, err := otelx.Setup(ctx, otelx.WithGlobal(false), otelx.WithEndpoint(col.Endpoint()),
 		otelx.WithServiceName("outage"), otelx.WithMaxQueueSize(256),
+		// Every span is sampled: this test is about the export path.
+		otelx.WithSampler(sdktrace.AlwaysSample()),
 		otelx.WithBatchTimeout(50*time.Millisecond), otelx.WithExportTimeout(2*time.Second),
 		otelx.WithMetricInterval(time.Hour), otelx.WithErrorHandler(func(error) {}))
 	if err != nil {

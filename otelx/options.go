@@ -109,8 +109,8 @@ func WithSampler(s sdktrace.Sampler) Option {
 
 // WithSpanBudget sets the budget, in sampled spans per second, of the
 // adaptive sampler otelx installs when no sampler is chosen (default 100;
-// see package sampler). It wins over OTEL_TRACES_SAMPLER_ARG; it has no
-// effect when WithSampler or OTEL_TRACES_SAMPLER choose another sampler.
+// see package sampler). It wins over OTLPGO_SPAN_BUDGET; it has no effect
+// when WithSampler or OTEL_TRACES_SAMPLER choose another sampler.
 func WithSpanBudget(perSecond float64) Option {
 	return optionFunc(func(c *config) {
 		if perSecond > 0 && !math.IsInf(perSecond, 0) {

@@ -276,20 +276,19 @@ func TestPrecedenceOptionThenEnvThenDefault(t *testing.T) {
 
 func TestAdaptiveSamplerBudget(t *testing.T) {
 	tests := []struct {
-		name, sampler, arg string
-		opts               []otelx.Option
-		want               otelx.Setting
+		name, budget string
+		opts         []otelx.Option
+		want         otelx.Setting
 	}{
-		{"default", "", "", nil, otelx.Setting{Value: "100", Source: otelx.SourceDefault}},
-		{"env", "adaptive", "250", nil, otelx.Setting{Value: "250", Source: otelx.SourceEnv}},
-		{"option over env", "adaptive", "250", []otelx.Option{otelx.WithSpanBudget(40)},
-			otelx.Setting{Value: "40", Source: otelx.SourceOption, IgnoredEnv: "OTEL_TRACES_SAMPLER_ARG=250"}},
-		{"option alone", "", "", []otelx.Option{otelx.WithSpanBudget(40)}, otelx.Setting{Value: "40", Source: otelx.SourceOption}},
+		{"default", "", nil, otelx.Setting{Value: "100", Source: otelx.SourceDefault}},
+		{"env", "250", nil, otelx.Setting{Value: "250", Source: otelx.SourceEnv}},
+		{"option over env", "250", []otelx.Option{otelx.WithSpanBudget(40)},
+			otelx.Setting{Value: "40", Source: otelx.SourceOption, IgnoredEnv: "OTLPGO_SPAN_BUDGET=250"}},
+		{"option alone", "", []otelx.Option{otelx.WithSpanBudget(40)}, otelx.Setting{Value: "40", Source: otelx.SourceOption}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("OTEL_TRACES_SAMPLER", tt.sampler)
-			t.Setenv("OTEL_TRACES_SAMPLER_ARG", tt.arg)
+			t.Setenv(otelx.EnvSpanBudget, tt.budget)
 			tel, _ := setup(t, tt.opts...)
 			h := tel.Health()
 			got := setting(t, h, "traces.span_budget")
@@ -330,7 +329,7 @@ func TestBadConfigurationIsATypedError(t *testing.T) {
 		{env: "OTEL_METRICS_EXPORTER", value: "prometheus", want: otelx.ErrUnsupported},
 		{env: "OTEL_TRACES_SAMPLER", value: "jaeger_remote", want: otelx.ErrUnsupported},
 		{env: "OTEL_TRACES_SAMPLER_ARG", value: "1.5", want: otelx.ErrInvalidValue},
-		{env: "OTEL_TRACES_SAMPLER_ARG", value: "-5", want: otelx.ErrInvalidValue},
+		{env: "OTLPGO_SPAN_BUDGET", value: "-5", want: otelx.ErrInvalidValue},
 		{env: "OTEL_BSP_MAX_QUEUE_SIZE", value: "-3", want: otelx.ErrInvalidValue},
 		{env: "OTEL_BSP_SCHEDULE_DELAY", value: "5s", want: otelx.ErrInvalidValue},
 		{env: "OTEL_METRIC_EXPORT_INTERVAL", value: "0", want: otelx.ErrInvalidValue},
@@ -343,8 +342,7 @@ func TestBadConfigurationIsATypedError(t *testing.T) {
 				t.Setenv(tt.env, tt.value)
 			}
 			if tt.env == "OTEL_TRACES_SAMPLER_ARG" {
-				// A ratio above 1, or a negative adaptive budget.
-				t.Setenv("OTEL_TRACES_SAMPLER", map[string]string{"1.5": "traceidratio", "-5": "adaptive"}[tt.value])
+				t.Setenv("OTEL_TRACES_SAMPLER", "traceidratio")
 			}
 			tel, err := otelx.Setup(context.Background(), append(tt.opts, otelx.WithGlobal(false))...)
 			if err == nil {

@@ -7,7 +7,7 @@
 //	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(a), sdktrace.WithSpanProcessor(a))
 //
 // otelx.Setup installs one by default (budget from otelx.WithSpanBudget or
-// OTEL_TRACES_SAMPLER=adaptive with OTEL_TRACES_SAMPLER_ARG).
+// the OTLPGO_SPAN_BUDGET environment variable).
 //
 // # How it decides
 //
