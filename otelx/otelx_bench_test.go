@@ -45,7 +45,7 @@ func BenchmarkSpanStartEnd(b *testing.B) {
 		}},
 	}
 	for _, p := range providers {
-		b.Run("provider="+p.name, func(b *testing.B) {
+		b.Run("provider="+p.name+"/parallel=false", func(b *testing.B) {
 			exp := tracetest.NewInMemoryExporter()
 			tracer := p.make(b, exp).Tracer("bench")
 			ctx := context.Background()
@@ -61,7 +61,7 @@ func BenchmarkSpanStartEnd(b *testing.B) {
 		})
 	}
 	for _, p := range providers {
-		b.Run("provider="+p.name+"/parallel", func(b *testing.B) {
+		b.Run("provider="+p.name+"/parallel=true", func(b *testing.B) {
 			exp := tracetest.NewInMemoryExporter()
 			tracer := p.make(b, exp).Tracer("bench")
 			ctx := context.Background()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,8 +28,12 @@ const weightOne = 1 << 16
 const maxRise = 4.0
 
 // overloadFactor triggers an early adjustment when the spans sampled in the
-// current interval pass this multiple of the interval's budget.
+// current interval pass this multiple of what the interval should sample.
 const overloadFactor = 2
+
+// capMargin keeps the probability this far below the hard cap's rate, so
+// that random bunching of sampled roots seldom empties the token bucket.
+const capMargin = 0.9
 
 // minErrorSpans is how many error spans one interval must see before its
 // error ratio alone can switch the boost on.
@@ -49,17 +55,25 @@ const minErrorSpans = 5
 //	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(a), sdktrace.WithSpanProcessor(a))
 //
 // ShouldSample on a drop is one atomic load and a compare, with no lock and
-// no allocation (~25 ns, about TraceIDRatioBased's cost). A sampled root
-// costs a few atomic adds and, when the parent context carries a
-// tracestate, a new tracestate.
+// no allocation (~33 ns serial here, against TraceIDRatioBased's ~38). A
+// sampled span costs two atomic adds and a clock read, plus a new
+// tracestate when the parent context carries one.
 //
-// An Adaptive is safe for concurrent use by multiple goroutines. It starts
-// no goroutine: adjustments happen on the calls that sample spans and on
-// Rate and Stats. The zero Adaptive is not usable; use NewAdaptive.
+// The budget counts every span this sampler samples, including spans that
+// follow a remote parent; their decision was made upstream. When those
+// alone exceed the budget, local roots go to the floor and the budget is
+// not met.
+//
+// An Adaptive is safe for concurrent use by multiple goroutines and must
+// not be copied after first use. It starts no goroutine: adjustments
+// happen on the calls that sample spans and on Rate and Stats. The zero
+// Adaptive samples every span and never adjusts; use NewAdaptive.
 type Adaptive struct {
 	cfg     config // immutable after NewAdaptive
 	limiter *rate.Limiter
 	desc    string
+	epoch   time.Time // immutable; lastTick is measured from it (monotonic)
+	maxW    uint64    // immutable; the largest weight one span may carry
 
 	// state is the decision in force; replaced whole at each adjustment.
 	state atomic.Pointer[decision]
@@ -67,11 +81,12 @@ type Adaptive struct {
 	// Counters for the current interval, swapped to zero by adjust.
 	sampled  atomic.Int64  // spans this sampler sampled (roots and children)
 	weight   atomic.Uint64 // their adjusted counts, in weightOne units
+	rootsIn  atomic.Uint64 // adjusted counts of roots decided here, sampled or capped
 	rootsW   atomic.Uint64 // adjusted counts of local root spans that ended
 	errorsW  atomic.Uint64 // ... of those that ended with an error status
 	errorsN  atomic.Int64  // number of those that ended with an error status
 	capped   atomic.Int64  // total roots the hard cap refused
-	lastTick atomic.Int64  // unix nanoseconds of the last adjustment
+	lastTick atomic.Int64  // nanoseconds from epoch to the last adjustment
 
 	mu struct {
 		sync.Mutex           // held by adjust; guards the fields below
@@ -86,17 +101,19 @@ type Adaptive struct {
 // to apply it. Immutable once published.
 type decision struct {
 	threshold
-	p      float64          // the probability th encodes
-	weight uint64           // adjusted count in weightOne units
-	ot     string           // "th:…", the ot entry this decision writes
-	ts     trace.TraceState // "ot=th:…", for roots with an empty tracestate
+	p          float64          // the probability th encodes
+	weight     uint64           // adjusted count in weightOne units
+	ot         string           // "th:…", the ot entry this decision writes
+	ts         trace.TraceState // "ot=th:…", for roots with an empty tracestate
+	overloadAt int64            // sampled spans in an interval that trigger an early adjustment
 }
 
-// weightOf returns the adjusted count of threshold t in weightOne units,
-// capped so that sums cannot overflow.
-func weightOf(t uint64) uint64 {
-	return uint64(math.Round(min(adjustedCount(t), 1<<40) * weightOne))
-}
+// always is the decision of the zero Adaptive: keep everything.
+var always = func() *decision {
+	d := &decision{threshold: threshold{t: 0, th: "0", prec: 1}, p: 1, weight: weightOne, ot: "th:0", overloadAt: math.MaxInt64}
+	d.ts, _ = trace.TraceState{}.Insert(otKey, d.ot)
+	return d
+}()
 
 var (
 	_ sdktrace.Sampler       = (*Adaptive)(nil)
@@ -112,28 +129,47 @@ func NewAdaptive(opts ...Option) *Adaptive {
 	for _, err := range cfg.errs {
 		otel.Handle(err)
 	}
-	a := &Adaptive{cfg: cfg}
+	a := &Adaptive{cfg: cfg, epoch: cfg.now()}
+	// No span may stand for more than the floor implies: a remote parent's
+	// tracestate cannot inflate the estimates beyond what this sampler
+	// could itself produce. With the floor at 2^-40 or above, the sums
+	// cannot overflow in any realistic interval; adds saturate regardless.
+	a.maxW = uint64(math.Round(weightOne / probabilityToThreshold(cfg.floor).probability()))
 	if cfg.maxTraces > 0 {
 		a.limiter = rate.NewLimiter(rate.Limit(cfg.maxTraces), max(1, int(math.Ceil(cfg.maxTraces/10))))
 	}
 	a.desc = fmt.Sprintf("Adaptive{budget:%g/s,floor:%g,ceiling:%g,interval:%v,errorThreshold:%g,errorBoost:%g,parentBased:%t}",
 		cfg.budget, cfg.floor, cfg.ceiling, cfg.interval, cfg.errThreshold, cfg.errBoost, cfg.parentBased)
-	a.publish(cfg.ceiling)
-	a.lastTick.Store(cfg.now().UnixNano())
-	a.mu.stats = Stats{Probability: a.state.Load().p, BaseProbability: a.state.Load().p}
+	a.publish(cfg.ceiling, 1)
+	p := a.state.Load().p
+	a.mu.stats = Stats{Probability: p, BaseProbability: p}
 	return a
 }
 
+// weightOf returns the adjusted count of threshold t in weightOne units,
+// at most a.maxW.
+func (a *Adaptive) weightOf(t uint64) uint64 {
+	return min(uint64(math.Round(adjustedCount(t)*weightOne)), a.maxW)
+}
+
+// addSat adds x to c, stopping at the largest uint64 instead of wrapping.
+func addSat(c *atomic.Uint64, x uint64) {
+	if v := c.Add(x); v < x { // wrapped
+		c.Store(math.MaxUint64)
+	}
+}
+
 // publish makes probability p (clamped to floor and ceiling) the decision
-// in force, rounded to the threshold encoding.
-func (a *Adaptive) publish(p float64) {
+// in force, rounded to the threshold encoding. boost is the error boost in
+// force, which raises the sampling rate that counts as overload.
+func (a *Adaptive) publish(p, boost float64) {
 	p = min(max(p, a.cfg.floor), a.cfg.ceiling)
 	th := probabilityToThreshold(p)
-	// Rounding to 4 significant digits may step just outside the bounds:
-	// move one unit of the last digit back inside, unless that crosses the
-	// other bound (floor and ceiling closer than the encoding can tell
-	// apart keep the nearest encoding).
-	unit := uint64(1) << (4 * (14 - len(th.th)))
+	// Rounding may step just outside the bounds: move one unit of the
+	// last digit kept back inside, unless that crosses the other bound
+	// (floor and ceiling closer than the encoding tells apart keep the
+	// nearest encoding).
+	unit := uint64(1) << (4 * (14 - th.prec))
 	if th.probability() < a.cfg.floor && th.t >= unit {
 		if n := encodeThreshold(th.t - unit); n.probability() <= a.cfg.ceiling {
 			th = n
@@ -143,23 +179,44 @@ func (a *Adaptive) publish(p float64) {
 			th = n
 		}
 	}
-	d := &decision{threshold: th, p: th.probability()}
-	d.weight = weightOf(th.t)
-	d.ot = "th:" + th.th
+	d := &decision{threshold: th, p: th.probability(), ot: "th:" + th.th}
+	d.weight = uint64(math.Round(adjustedCount(th.t) * weightOne))
 	d.ts, _ = trace.TraceState{}.Insert(otKey, d.ot) // "th:<hex>" is always valid
+	// Early adjustment can only help above the floor; while boosted the
+	// sampler samples boost times the budget on purpose.
+	d.overloadAt = math.MaxInt64
+	if p > a.cfg.floor {
+		d.overloadAt = int64(math.Ceil(overloadFactor * boost * a.cfg.budget * a.cfg.interval.Seconds()))
+	}
 	a.state.Store(d)
 }
 
+// decision returns the decision in force, or keep-all for the zero value.
+func (a *Adaptive) decision() *decision {
+	if d := a.state.Load(); d != nil {
+		return d
+	}
+	return always
+}
+
 // Description implements sdktrace.Sampler.
-func (a *Adaptive) Description() string { return a.desc }
+func (a *Adaptive) Description() string {
+	if a.desc == "" {
+		return "Adaptive{zero}"
+	}
+	return a.desc
+}
 
 // ShouldSample implements sdktrace.Sampler.
 func (a *Adaptive) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
 	psc := trace.SpanContextFromContext(p.ParentContext)
-	if psc.IsValid() && a.cfg.parentBased && (!psc.IsRemote() || a.cfg.remote == FollowRemoteParent) {
-		return a.followParent(psc)
+	if psc.IsValid() && a.cfg.parentBased {
+		if !psc.IsRemote() || a.cfg.remote == FollowRemoteParent {
+			return a.followParent(psc)
+		}
+		return a.decideAtEdge(psc)
 	}
-	d := a.state.Load()
+	d := a.decision()
 	ts := psc.TraceState()
 	r := traceIDRandomness(p.TraceID)
 	var ot otValue
@@ -173,26 +230,80 @@ func (a *Adaptive) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sampling
 	if r < d.t {
 		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
 	}
-	return a.sampleRoot(d, ts, ot)
+	return a.sample(d, ts, ot, !psc.IsValid())
 }
 
-// sampleRoot is the path of a root (or independently decided) span whose
-// randomness passed the threshold.
-func (a *Adaptive) sampleRoot(d *decision, ts trace.TraceState, ot otValue) sdktrace.SamplingResult {
-	if a.limiter != nil && !a.limiter.AllowN(a.cfg.now(), 1) {
-		a.capped.Add(1)
-		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
+// sample is the path of a span decided here (a root, or any span when not
+// parent-based) whose randomness passed the threshold. Only a root (no
+// parent) is subject to the hard cap, so a cap never cuts a trace.
+func (a *Adaptive) sample(d *decision, ts trace.TraceState, ot otValue, isRoot bool) sdktrace.SamplingResult {
+	if isRoot {
+		addSat(&a.rootsIn, d.weight)
+		if !a.allow(d) {
+			return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
+		}
 	}
-	a.count(d.weight)
+	a.count(d, d.weight)
 	if ts.Len() == 0 {
 		return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: d.ts}
 	}
-	out, err := ts.Insert(otKey, ot.withThreshold(d.th))
-	if err != nil {
-		// The rest of the ot entry made it invalid: write th alone.
-		out, _ = ts.Insert(otKey, "th:"+d.th)
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: insertOT(ts, ot, d.th)}
+}
+
+// allow asks the hard cap, if any, for a token. A refused root still
+// counts as arrived, so the estimates stay true.
+func (a *Adaptive) allow(d *decision) bool {
+	if a.limiter == nil || a.limiter.AllowN(a.cfg.now(), 1) {
+		return true
 	}
-	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: out}
+	a.capped.Add(1)
+	addSat(&a.weight, d.weight)
+	a.maybeAdjust(true) // the cap bites: adjust early
+	return false
+}
+
+// insertOT writes th into the ot entry of ts, keeping its other sub-keys.
+// If the entry would be too long for the tracestate, it keeps th and rv
+// alone: the specification requires rv to be passed on.
+// An empty th removes the threshold.
+func insertOT(ts trace.TraceState, ot otValue, th string) trace.TraceState {
+	if v := ot.withThreshold(th); v == "" {
+		return ts.Delete(otKey)
+	} else if out, err := ts.Insert(otKey, v); err == nil {
+		return out
+	}
+	var v string
+	if th != "" {
+		v = "th:" + th
+	}
+	if rv := ot.rvOnly(); rv != "" {
+		v = strings.TrimPrefix(v+";"+rv, ";")
+	}
+	if v == "" {
+		return ts.Delete(otKey)
+	}
+	out, err := ts.Insert(otKey, v)
+	if err != nil {
+		return ts.Delete(otKey)
+	}
+	return out
+}
+
+// decideAtEdge decides a span whose remote parent's decision is not
+// trusted (DecideRemoteParent) as a root, with a fresh rv that it writes:
+// the client chose the trace ID, not this. The cap applies as for a root.
+func (a *Adaptive) decideAtEdge(psc trace.SpanContext) sdktrace.SamplingResult {
+	d := a.decision()
+	ts := psc.TraceState()
+	ot := parseOT(ts.Get(otKey))
+	r := rand.Uint64() & randomnessMask
+	ot.raw, ot.rv, ot.hasRv = withRandomness(ot.raw, r), r, true
+	addSat(&a.rootsIn, d.weight)
+	if r < d.t || !a.allow(d) {
+		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: insertOT(ts, ot, "")}
+	}
+	a.count(d, d.weight)
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: insertOT(ts, ot, d.th)}
 }
 
 // followParent samples a span if its parent was sampled, passing the
@@ -203,12 +314,13 @@ func (a *Adaptive) followParent(psc trace.SpanContext) sdktrace.SamplingResult {
 	if !psc.IsSampled() {
 		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
 	}
+	d := a.decision()
 	w := uint64(weightOne)
 	if raw := ts.Get(otKey); raw != "" {
-		if d := a.state.Load(); raw == d.ot && traceIDRandomness(psc.TraceID()) >= d.t {
+		if raw == d.ot && traceIDRandomness(psc.TraceID()) >= d.t {
 			// The common case: a child of a root this sampler sampled at
 			// the current threshold. No parsing.
-			a.count(d.weight)
+			a.count(d, d.weight)
 			return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: ts}
 		}
 		ot := parseOT(raw)
@@ -224,55 +336,63 @@ func (a *Adaptive) followParent(psc trace.SpanContext) sdktrace.SamplingResult {
 					ts = out
 				}
 			} else {
-				w = weightOf(ot.th)
+				w = a.weightOf(ot.th)
 			}
 		}
 	}
-	a.count(w)
+	a.count(d, w)
 	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: ts}
 }
 
-// count records one sampled span of weight w, and adjusts if the interval
-// is over or the budget is already badly overrun.
-func (a *Adaptive) count(w uint64) {
+// count records one sampled span of weight w under decision d, and adjusts
+// if the interval is over or the budget is already badly overrun.
+func (a *Adaptive) count(d *decision, w uint64) {
 	n := a.sampled.Add(1)
-	a.weight.Add(w)
-	a.maybeAdjust(n)
+	addSat(&a.weight, w)
+	a.maybeAdjust(n >= d.overloadAt)
 }
 
-// maybeAdjust adjusts when the interval has passed, or early when n spans
-// sampled this interval already exceed overloadFactor times its budget.
-func (a *Adaptive) maybeAdjust(n int64) {
+// maybeAdjust adjusts when the interval has passed, or early (after at
+// least a tenth of it) when overloaded.
+func (a *Adaptive) maybeAdjust(overloaded bool) {
+	if a.cfg.now == nil {
+		return // the zero Adaptive never adjusts
+	}
 	now := a.cfg.now()
-	elapsed := time.Duration(now.UnixNano() - a.lastTick.Load())
-	overloaded := float64(n) > overloadFactor*a.cfg.budget*a.cfg.interval.Seconds() &&
-		elapsed >= a.cfg.interval/10 && a.state.Load().p > a.cfg.floor // at the floor, adjusting early cannot help
-	if elapsed < a.cfg.interval && !overloaded {
+	if !a.due(now, overloaded) || !a.mu.TryLock() {
 		return
 	}
-	if !a.mu.TryLock() {
-		return // another goroutine is adjusting
-	}
 	defer a.mu.Unlock()
-	a.adjustLocked(now)
+	// Check again under the lock: another goroutine may have adjusted
+	// between the check and the lock.
+	if a.due(now, overloaded) {
+		a.adjustLocked(now)
+	}
+}
+
+// due reports whether an adjustment is due at now.
+func (a *Adaptive) due(now time.Time, overloaded bool) bool {
+	elapsed := now.Sub(a.epoch) - time.Duration(a.lastTick.Load())
+	return elapsed >= a.cfg.interval || (overloaded && elapsed >= a.cfg.interval/10)
 }
 
 // adjustLocked computes the next probability from the interval that just
 // ended. a.mu is held.
 func (a *Adaptive) adjustLocked(now time.Time) {
-	last := a.lastTick.Load()
-	elapsed := time.Duration(now.UnixNano() - last)
+	tick := now.Sub(a.epoch)
+	elapsed := tick - time.Duration(a.lastTick.Load())
 	if elapsed <= 0 {
 		return
 	}
-	a.lastTick.Store(now.UnixNano())
+	a.lastTick.Store(int64(tick))
 	secs := elapsed.Seconds()
 	sampled := a.sampled.Swap(0)
 	weight := float64(a.weight.Swap(0)) / weightOne
+	rootsIn := float64(a.rootsIn.Swap(0)) / weightOne
 	rootsW := float64(a.rootsW.Swap(0)) / weightOne
 	errorsW := float64(a.errorsW.Swap(0)) / weightOne
 	errorsN := a.errorsN.Swap(0)
-	cur := a.state.Load()
+	cur := a.decision()
 
 	// Spans arriving per second, sampled or not: each sampled span stands
 	// for its adjusted count (Horvitz-Thompson). Small changes are
@@ -304,21 +424,26 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 	if a.mu.arrivals > 0 {
 		base = a.cfg.budget / a.mu.arrivals
 	}
-	boosted := (a.mu.errRatio > a.cfg.errThreshold || burst) && a.cfg.errBoost > 1
-	p := base
-	if boosted {
-		p *= a.cfg.errBoost
+	boost := 1.0
+	if (a.mu.errRatio > a.cfg.errThreshold || burst) && a.cfg.errBoost > 1 {
+		boost = a.cfg.errBoost
+	}
+	p := base * boost
+	// With a hard cap, hold p a little below what the cap admits, so the
+	// token bucket only clips bursts and adjusted counts stay true.
+	if a.limiter != nil && rootsIn > 0 {
+		p = min(p, capMargin*a.cfg.maxTraces/(rootsIn/secs))
 	}
 	p = min(p, cur.p*maxRise)
-	a.publish(p)
-	next := a.state.Load()
+	a.publish(p, boost)
+	next := a.decision()
 	a.mu.stats = Stats{
 		Probability:      next.p,
 		BaseProbability:  min(max(base, a.cfg.floor), a.cfg.ceiling),
 		SpansPerSecond:   a.mu.arrivals,
 		SampledPerSecond: float64(sampled) / secs,
 		ErrorRatio:       a.mu.errRatio,
-		Boosted:          boosted,
+		Boosted:          boost > 1,
 		Capped:           a.capped.Load(),
 		Interval:         elapsed,
 	}
@@ -327,8 +452,8 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 // Rate returns the probability in force now, after adjusting if an
 // interval has passed.
 func (a *Adaptive) Rate() float64 {
-	a.maybeAdjust(0)
-	return a.state.Load().p
+	a.maybeAdjust(false)
+	return a.decision().p
 }
 
 // Stats is a snapshot of an [Adaptive] sampler for health pages and tests.
@@ -360,7 +485,10 @@ type Stats struct {
 // Stats returns the state as of the last adjustment, after adjusting if an
 // interval has passed.
 func (a *Adaptive) Stats() Stats {
-	a.maybeAdjust(0)
+	if a.cfg.now == nil {
+		return Stats{Probability: 1, BaseProbability: 1}
+	}
+	a.maybeAdjust(false)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.mu.stats
@@ -377,18 +505,18 @@ func (a *Adaptive) OnEnd(s sdktrace.ReadOnlySpan) {
 		return
 	}
 	sc := s.SpanContext()
-	if !sc.IsSampled() {
+	if !sc.IsSampled() || a.cfg.now == nil {
 		return
 	}
 	w := uint64(weightOne)
 	if raw := sc.TraceState().Get(otKey); raw != "" {
 		if ot := parseOT(raw); ot.hasTh {
-			w = weightOf(ot.th)
+			w = a.weightOf(ot.th)
 		}
 	}
-	a.rootsW.Add(w)
+	addSat(&a.rootsW, w)
 	if s.Status().Code == codes.Error {
-		a.errorsW.Add(w)
+		addSat(&a.errorsW, w)
 		a.errorsN.Add(1)
 	}
 }

@@ -96,7 +96,7 @@ func TestConsistentAcrossProbabilities(t *testing.T) {
 }
 
 // thresholdOf reads a sampler's threshold from a sampled root's tracestate.
-func thresholdOf(t *testing.T, a *sampler.Adaptive) uint64 {
+func thresholdOf(t testing.TB, a *sampler.Adaptive) uint64 {
 	t.Helper()
 	res := root(a, traceID(0, 1<<56-1)) // the largest randomness is always sampled
 	th, ok := strings.CutPrefix(res.Tracestate.Get("ot"), "th:")
@@ -110,7 +110,7 @@ func thresholdOf(t *testing.T, a *sampler.Adaptive) uint64 {
 	return v << (4 * (14 - len(th)))
 }
 
-func parentCtx(t *testing.T, id trace.TraceID, sampled, remote bool, ts string) context.Context {
+func parentCtx(t testing.TB, id trace.TraceID, sampled, remote bool, ts string) context.Context {
 	t.Helper()
 	state, err := trace.ParseTraceState(ts)
 	if err != nil {
@@ -167,13 +167,34 @@ func TestRandomnessValueOverridesTraceID(t *testing.T) {
 
 func TestDecideRemoteParent(t *testing.T) {
 	a := fixed(0.5, sampler.WithRemoteParent(sampler.DecideRemoteParent))
-	id := traceID(0, 1) // randomness 1: dropped at p=0.5
-	res := a.ShouldSample(sdktrace.SamplingParameters{ParentContext: parentCtx(t, id, true, true, "ot=th:0"), TraceID: id})
-	if res.Decision != sdktrace.Drop {
-		t.Errorf("remote sampled parent at the edge: %v, want this sampler's own drop", res.Decision)
+	// A client that wants every trace sampled: the highest randomness in
+	// its trace ID and in rv, a sampled flag, and th:0.
+	id := traceID(0, 1<<56-1)
+	hostile := parentCtx(t, id, true, true, "ot=th:0;rv:ffffffffffffff,vendor=x")
+	sampled := 0
+	const n = 2000
+	for range n {
+		res := a.ShouldSample(sdktrace.SamplingParameters{ParentContext: hostile, TraceID: id})
+		ot := res.Tracestate.Get("ot")
+		rv, ok := strings.CutPrefix(ot[strings.Index(ot, "rv:"):], "rv:")
+		if !ok || len(rv) < 14 || rv[:14] == "ffffffffffffff" || res.Tracestate.Get("vendor") != "x" {
+			t.Fatalf("edge decision %v wrote %q: want a fresh rv, vendor kept", res.Decision, res.Tracestate.String())
+		}
+		if res.Decision == sdktrace.RecordAndSample {
+			sampled++
+			if !strings.HasPrefix(ot, "th:8;rv:") {
+				t.Fatalf("sampled at the edge with %q, want th:8 and the fresh rv", ot)
+			}
+		} else if strings.Contains(ot, "th:") {
+			t.Fatalf("dropped at the edge with %q, want no threshold", ot)
+		}
+	}
+	// About half, whatever the client asked for (±5σ of a binomial).
+	if sampled < n/2-112 || sampled > n/2+112 {
+		t.Errorf("sampled %d of %d hostile spans at p=0.5", sampled, n)
 	}
 	// A local parent is still followed.
-	res = a.ShouldSample(sdktrace.SamplingParameters{ParentContext: parentCtx(t, id, true, false, "ot=th:0"), TraceID: id})
+	res := a.ShouldSample(sdktrace.SamplingParameters{ParentContext: parentCtx(t, traceID(0, 1), true, false, "ot=th:0"), TraceID: traceID(0, 1)})
 	if res.Decision != sdktrace.RecordAndSample {
 		t.Errorf("local sampled parent: %v, want followed", res.Decision)
 	}

@@ -44,6 +44,31 @@ func Example() {
 	// probability 1
 }
 
+// Decisions are consistent across services: a service sampling at 25%
+// keeps a subset of the traces a service sampling at 50% keeps, because
+// both compare the same 56 bits of the trace ID with their thresholds, and
+// each writes its threshold (th:c is 1/4, th:8 is 1/2) to the tracestate.
+func ExampleAdaptive() {
+	quarter := sampler.NewAdaptive(sampler.WithFloor(0.25), sampler.WithCeiling(0.25))
+	half := sampler.NewAdaptive(sampler.WithFloor(0.5), sampler.WithCeiling(0.5))
+	for _, randomness := range []uint64{0x10_0000_0000_0000, 0x90_0000_0000_0000, 0xd0_0000_0000_0000} {
+		var id trace.TraceID
+		binary.BigEndian.PutUint64(id[8:], randomness)
+		p := sdktrace.SamplingParameters{ParentContext: context.Background(), TraceID: id}
+		show := func(r sdktrace.SamplingResult) string {
+			if r.Decision == sdktrace.RecordAndSample {
+				return "keep " + r.Tracestate.String()
+			}
+			return "drop"
+		}
+		fmt.Printf("rv %014x: at 25%% %-15s at 50%% %s\n", randomness, show(quarter.ShouldSample(p)), show(half.ShouldSample(p)))
+	}
+	// Output:
+	// rv 10000000000000: at 25% drop            at 50% drop
+	// rv 90000000000000: at 25% drop            at 50% keep ot=th:8
+	// rv d0000000000000: at 25% keep ot=th:c    at 50% keep ot=th:8
+}
+
 // Stats shows the sampler settling on its budget: 10,000 requests a
 // second against a budget of 100 sampled spans a second brings the
 // probability to about 1%. (A fake clock and seeded trace IDs make the

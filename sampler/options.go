@@ -26,9 +26,12 @@ const (
 	// was sampled, keeping the trace whole across services. The default.
 	FollowRemoteParent RemoteParent = iota
 	// DecideRemoteParent ignores the remote parent's decision and decides
-	// as for a root, with this sampler's probability, and writes its own
-	// threshold. Use it at an edge that receives traceparent headers from
-	// clients it does not trust to sample.
+	// as for a root: it draws a fresh random rv (the one change to trace
+	// randomness the specification allows, at a root), compares it with
+	// this sampler's threshold, and writes both to the tracestate. Use it
+	// at an edge that receives traceparent headers from clients it does not
+	// trust to sample: they choose the trace ID, but not the rv. It costs a
+	// new tracestate (an allocation) on each such span, sampled or not.
 	DecideRemoteParent
 )
 
@@ -80,7 +83,7 @@ func newConfig(opts []Option) config {
 }
 
 // OptionError reports an option value [NewAdaptive] could not use. The
-// default was kept instead.
+// value was ignored or adjusted, as Reason says.
 type OptionError struct {
 	Option string // e.g. "WithBudget"
 	Value  string // the value given
@@ -95,7 +98,7 @@ func (c *config) reject(option string, value any, reason string) {
 	c.errs = append(c.errs, &OptionError{Option: option, Value: fmt.Sprint(value), Reason: reason + "; default kept"})
 }
 
-func validProbability(p float64) bool { return p > 0 && p <= 1 && !math.IsNaN(p) }
+func validProbability(p float64) bool { return p >= minProbability && p <= 1 }
 
 // WithBudget sets the target number of sampled spans per second (default
 // 100). The probability is adjusted every interval so that the spans
@@ -111,11 +114,11 @@ func WithBudget(spansPerSecond float64) Option {
 }
 
 // WithFloor sets the lowest probability the sampler uses (default 1e-4),
-// whatever the load. It must be in (0, 1].
+// whatever the load. It must be in [2^-40, 1] (2^-40 is about 9e-13).
 func WithFloor(p float64) Option {
 	return optionFunc(func(c *config) {
 		if !validProbability(p) {
-			c.reject("WithFloor", p, "want a probability in (0, 1]")
+			c.reject("WithFloor", p, "want a probability in [2^-40, 1]")
 			return
 		}
 		c.floor = p
@@ -123,11 +126,11 @@ func WithFloor(p float64) Option {
 }
 
 // WithCeiling sets the highest probability the sampler uses (default 1),
-// even when errors boost it. It must be in (0, 1].
+// even when errors boost it. It must be in [2^-40, 1].
 func WithCeiling(p float64) Option {
 	return optionFunc(func(c *config) {
 		if !validProbability(p) {
-			c.reject("WithCeiling", p, "want a probability in (0, 1]")
+			c.reject("WithCeiling", p, "want a probability in [2^-40, 1]")
 			return
 		}
 		c.ceiling = p
@@ -186,11 +189,13 @@ func WithRemoteParent(r RemoteParent) Option {
 	})
 }
 
-// WithMaxTracesPerSecond caps the traces this sampler starts per second,
-// whatever the probability (default: no cap). The cap is a token bucket
-// consulted only when a root is about to be sampled, so it costs nothing on
-// a drop. Traces it refuses are counted in [Stats].Capped; while it bites,
-// adjusted counts overstate the sample's weight.
+// WithMaxTracesPerSecond caps the traces this sampler starts per second
+// (default: no cap). The probability is also held at or below 0.9 ×
+// cap/roots-arriving-per-second, so the token bucket (burst: a tenth of a
+// second's worth) only clips bursts between adjustments. It is consulted
+// only when a root is about to be sampled, so it costs nothing on a drop.
+// Traces it refuses are counted in [Stats].Capped; while it clips, the
+// sampled traces' adjusted counts understate what they stand for.
 func WithMaxTracesPerSecond(n float64) Option {
 	return optionFunc(func(c *config) {
 		if !(n > 0) || math.IsInf(n, 0) {

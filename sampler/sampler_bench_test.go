@@ -36,7 +36,7 @@ func BenchmarkShouldSample(b *testing.B) {
 		for _, s := range samplers {
 			p := sdktrace.SamplingParameters{ParentContext: context.Background(), TraceID: d.id, Name: "op"}
 			want := s.s.ShouldSample(p).Decision
-			b.Run("decision="+d.name+"/sampler="+s.name, func(b *testing.B) {
+			b.Run("decision="+d.name+"/sampler="+s.name+"/parallel=false", func(b *testing.B) {
 				if (want == sdktrace.Drop) != (d.name == "drop") {
 					b.Fatalf("%s decided %v", s.name, want)
 				}
@@ -45,7 +45,7 @@ func BenchmarkShouldSample(b *testing.B) {
 					_ = s.s.ShouldSample(p)
 				}
 			})
-			b.Run("decision="+d.name+"/sampler="+s.name+"/parallel", func(b *testing.B) {
+			b.Run("decision="+d.name+"/sampler="+s.name+"/parallel=true", func(b *testing.B) {
 				b.ReportAllocs()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {

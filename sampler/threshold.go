@@ -36,17 +36,23 @@ var errInvalidThreshold = errors.New("invalid th value")
 // threshold is an encoded rejection threshold: the integer the decision
 // compares with, and its th value, which encodes exactly that integer.
 type threshold struct {
-	t  uint64 // 0 (keep all) to 2^56-1
-	th string // e.g. "e666"
+	t    uint64 // 0 (keep all) to 2^56-1
+	th   string // e.g. "e666"
+	prec int    // hex digits the rounding kept (before trailing zeros were cut)
 }
+
+// minProbability is the smallest probability the encoding below represents
+// with some precision: its 12-digit cap reaches 2^-48; options refuse
+// floors and ceilings below 2^-40 to keep a few significant digits.
+const minProbability = 0x1p-40
 
 // probabilityToThreshold rounds p to the specification's recommended
 // precision (4 significant hex digits, more for probabilities near zero so
-// that they keep 4 significant digits) and returns the threshold that
-// encodes it. p is clamped to [2^-56, 1].
+// that they keep 4 significant digits, at most 12) and returns the
+// threshold that encodes it. p below 2^-48 encodes as about 2^-48.
 func probabilityToThreshold(p float64) threshold {
 	if !(p < 1) { // also catches NaN
-		return threshold{t: 0, th: "0"}
+		return threshold{t: 0, th: "0", prec: 1}
 	}
 	p = max(p, 1/float64(maxThreshold))
 	// Raise precision by one digit per four leading 'f' digits.
@@ -65,20 +71,20 @@ func probabilityToThreshold(p float64) threshold {
 	}
 	th := strings.TrimRight(digits[:precision], "0")
 	if th == "" {
-		return threshold{t: 0, th: "0"}
+		return threshold{t: 0, th: "0", prec: precision}
 	}
 	t, _ := parseThreshold(th) // cannot fail: 1-12 hex digits
-	return threshold{t: t, th: th}
+	return threshold{t: t, th: th, prec: precision}
 }
 
 // encodeThreshold returns the th value of an integer threshold: 14 hex
 // digits with trailing zeros removed, or "0".
 func encodeThreshold(t uint64) threshold {
 	if t == 0 {
-		return threshold{t: 0, th: "0"}
+		return threshold{t: 0, th: "0", prec: 14}
 	}
 	digits := strconv.FormatUint(t|maxThreshold, 16)[1:] // 14 digits, leading zeros kept
-	return threshold{t: t, th: strings.TrimRight(digits, "0")}
+	return threshold{t: t, th: strings.TrimRight(digits, "0"), prec: 14}
 }
 
 // parseThreshold parses a th value: 1 to 14 hex digits, padded with
@@ -149,6 +155,36 @@ func parseOT(raw string) otValue {
 		}
 	}
 	return v
+}
+
+// rvOnly returns the entry's rv sub-key alone ("rv:…"), or "".
+func (v otValue) rvOnly() string {
+	for rest := v.raw; rest != ""; {
+		var kv string
+		kv, rest, _ = strings.Cut(rest, ";")
+		if strings.HasPrefix(kv, "rv:") {
+			return kv
+		}
+	}
+	return ""
+}
+
+// withRandomness returns the ot entry raw with rv set to r (14 hex
+// digits), replacing any rv it had.
+func withRandomness(raw string, r uint64) string {
+	var b strings.Builder
+	b.WriteString("rv:")
+	b.WriteString(strconv.FormatUint(r|maxThreshold, 16)[1:])
+	for rest := raw; rest != ""; {
+		var kv string
+		kv, rest, _ = strings.Cut(rest, ";")
+		if kv == "" || strings.HasPrefix(kv, "rv:") {
+			continue
+		}
+		b.WriteByte(';')
+		b.WriteString(kv)
+	}
+	return b.String()
 }
 
 // withThreshold returns the ot entry with th set to th (or removed when th

@@ -39,6 +39,9 @@ func TestProbabilityToThresholdMatchesSpecification(t *testing.T) {
 		if math.Abs(got.probability()-tt.actual) > 1e-15*tt.actual {
 			t.Errorf("p=%g: encodes %.17g, want %.17g", tt.p, got.probability(), tt.actual)
 		}
+		if got.prec < len(got.th) {
+			t.Errorf("p=%g: precision %d shorter than th %q", tt.p, got.prec, got.th)
+		}
 		if back, err := parseThreshold(got.th); err != nil || back != got.t {
 			t.Errorf("p=%g: th %q parses to %d (%v), want %d", tt.p, got.th, back, err, got.t)
 		}
@@ -77,7 +80,7 @@ func TestEncodeThreshold(t *testing.T) {
 			t.Errorf("encodeThreshold(%x) = %+v, parses to %x (%v)", v, th, back, err)
 		}
 	}
-	if th := encodeThreshold(0xe666 << 40); th.th != "e666" {
+	if th := encodeThreshold(0xe666 << 40); th.th != "e666" || th.prec != 14 {
 		t.Errorf("encodeThreshold(e666...) = %q", th.th)
 	}
 }
