@@ -79,18 +79,20 @@ type Adaptive struct {
 	state atomic.Pointer[decision]
 
 	// Counters for the current interval, swapped to zero by adjust.
-	sampled  atomic.Int64  // spans this sampler sampled (roots and children)
-	weight   atomic.Uint64 // their adjusted counts, in weightOne units
-	rootsIn  atomic.Uint64 // adjusted counts of roots decided here, sampled or capped
-	rootsW   atomic.Uint64 // adjusted counts of local root spans that ended
-	errorsW  atomic.Uint64 // ... of those that ended with an error status
-	errorsN  atomic.Int64  // number of those that ended with an error status
-	capped   atomic.Int64  // total roots the hard cap refused
-	lastTick atomic.Int64  // nanoseconds from epoch to the last adjustment
+	sampled   atomic.Int64  // spans this sampler sampled (roots and children)
+	weight    atomic.Uint64 // their adjusted counts, in weightOne units
+	rootsIn   atomic.Uint64 // adjusted counts of roots decided here, sampled or capped
+	rootsW    atomic.Uint64 // adjusted counts of local root spans that ended
+	errorsW   atomic.Uint64 // ... of those that ended with an error status
+	errorsN   atomic.Int64  // number of those that ended with an error status
+	capped    atomic.Int64  // total roots the hard cap refused
+	cappedNow atomic.Int64  // roots the hard cap refused this interval
+	lastTick  atomic.Int64  // nanoseconds from epoch to the last adjustment
 
 	mu struct {
 		sync.Mutex           // held by adjust; guards the fields below
 		arrivals     float64 // smoothed estimate of spans arriving per second
+		roots        float64 // ... of roots decided here arriving per second
 		errRatio     float64 // smoothed estimate of the error ratio
 		errIntervals int     // intervals that fed errRatio
 		stats        Stats   // as of the last adjustment
@@ -258,7 +260,10 @@ func (a *Adaptive) allow(d *decision) bool {
 	}
 	a.capped.Add(1)
 	addSat(&a.weight, d.weight)
-	a.maybeAdjust(true) // the cap bites: adjust early
+	// Adjust early when the cap refuses more than a tenth of what it
+	// admits in an interval: the probability is far above what it allows.
+	n := a.cappedNow.Add(1)
+	a.maybeAdjust(float64(n) > 0.1*a.cfg.maxTraces*a.cfg.interval.Seconds())
 	return false
 }
 
@@ -392,18 +397,13 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 	rootsW := float64(a.rootsW.Swap(0)) / weightOne
 	errorsW := float64(a.errorsW.Swap(0)) / weightOne
 	errorsN := a.errorsN.Swap(0)
+	a.cappedNow.Store(0)
 	cur := a.decision()
 
-	// Spans arriving per second, sampled or not: each sampled span stands
-	// for its adjusted count (Horvitz-Thompson). Small changes are
-	// smoothed; a change by half or more is taken at once.
-	arrivals := weight / secs
-	switch prev := a.mu.arrivals; {
-	case prev == 0 || arrivals > 1.5*prev || arrivals < prev/1.5:
-		a.mu.arrivals = arrivals
-	default:
-		a.mu.arrivals = 0.5*prev + 0.5*arrivals
-	}
+	// Spans (and roots) arriving per second, sampled or not: each sampled
+	// span stands for its adjusted count (Horvitz-Thompson).
+	a.mu.arrivals = smooth(a.mu.arrivals, weight/secs)
+	a.mu.roots = smooth(a.mu.roots, rootsIn/secs)
 
 	// The error ratio of local root spans, weighted the same way, and
 	// smoothed. The boost follows the smoothed ratio, or this interval's
@@ -431,8 +431,8 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 	p := base * boost
 	// With a hard cap, hold p a little below what the cap admits, so the
 	// token bucket only clips bursts and adjusted counts stay true.
-	if a.limiter != nil && rootsIn > 0 {
-		p = min(p, capMargin*a.cfg.maxTraces/(rootsIn/secs))
+	if a.limiter != nil && a.mu.roots > 0 {
+		p = min(p, capMargin*a.cfg.maxTraces/a.mu.roots)
 	}
 	p = min(p, cur.p*maxRise)
 	a.publish(p, boost)
@@ -447,6 +447,15 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 		Capped:           a.capped.Load(),
 		Interval:         elapsed,
 	}
+}
+
+// smooth folds a new per-second estimate x into prev: a change by half or
+// more is taken at once (a step in load), a smaller one is averaged in.
+func smooth(prev, x float64) float64 {
+	if prev == 0 || x > 1.5*prev || x < prev/1.5 {
+		return x
+	}
+	return 0.5*prev + 0.5*x
 }
 
 // Rate returns the probability in force now, after adjusting if an

@@ -323,7 +323,8 @@ func TestSimulationHardCap(t *testing.T) {
 	// clips the first tenth of a second and then only bursts, and the
 	// written thresholds stay true: p near 180/10k, arrivals near 10k/s.
 	last := ivs[len(ivs)-1].stats
-	if last.Capped == 0 || math.Abs(last.Probability/0.018-1) > 0.15 || math.Abs(last.SpansPerSecond/simBase-1) > 0.15 {
+	// (About 180 samples an interval: ±7.5% noise per interval, ~4% smoothed.)
+	if last.Capped == 0 || math.Abs(last.Probability/0.018-1) > 0.2 || math.Abs(last.SpansPerSecond/simBase-1) > 0.2 {
 		logIntervals(t, ivs)
 		t.Errorf("with a cap of 200/s at 10k/s: %+v, want p about 0.018 and about 10k spans/s", last)
 	}
