@@ -78,6 +78,11 @@ type Adaptive struct {
 	// state is the decision in force; replaced whole at each adjustment.
 	state atomic.Pointer[decision]
 
+	// With WithFairness: per root span name, its arrivals and its own
+	// decision when fairness raises it above the global one.
+	names     sync.Map // string -> *nameState
+	nameCount atomic.Int64
+
 	// Counters for the current interval, swapped to zero by adjust.
 	sampled   atomic.Int64  // spans this sampler sampled (roots and children)
 	weight    atomic.Uint64 // their adjusted counts, in weightOne units
@@ -97,6 +102,28 @@ type Adaptive struct {
 		errIntervals int     // intervals that fed errRatio
 		stats        Stats   // as of the last adjustment
 	}
+}
+
+// nameState is one root span name's share under WithFairness.
+type nameState struct {
+	arrivals atomic.Int64             // roots with this name this interval
+	d        atomic.Pointer[decision] // nil: the global decision applies
+}
+
+// nameOf returns the state of a root span name, creating it while fewer
+// than maxFairNames are tracked; nil when fairness is off or names are full.
+func (a *Adaptive) nameOf(name string) *nameState {
+	if v, ok := a.names.Load(name); ok {
+		return v.(*nameState)
+	}
+	if a.nameCount.Load() >= maxFairNames {
+		return nil
+	}
+	v, loaded := a.names.LoadOrStore(name, &nameState{})
+	if !loaded {
+		a.nameCount.Add(1)
+	}
+	return v.(*nameState)
 }
 
 // decision is the probability in force and everything the hot path needs
@@ -165,6 +192,12 @@ func addSat(c *atomic.Uint64, x uint64) {
 // in force, rounded to the threshold encoding. boost is the error boost in
 // force, which raises the sampling rate that counts as overload.
 func (a *Adaptive) publish(p, boost float64) {
+	a.state.Store(a.makeDecision(p, boost))
+}
+
+// makeDecision builds the decision for probability p (clamped to floor and
+// ceiling), rounded to the threshold encoding.
+func (a *Adaptive) makeDecision(p, boost float64) *decision {
 	p = min(max(p, a.cfg.floor), a.cfg.ceiling)
 	th := probabilityToThreshold(p)
 	// Rounding may step just outside the bounds: move one unit of the
@@ -190,7 +223,7 @@ func (a *Adaptive) publish(p, boost float64) {
 	if p > a.cfg.floor {
 		d.overloadAt = int64(math.Ceil(overloadFactor * boost * a.cfg.budget * a.cfg.interval.Seconds()))
 	}
-	a.state.Store(d)
+	return d
 }
 
 // decision returns the decision in force, or keep-all for the zero value.
@@ -219,6 +252,14 @@ func (a *Adaptive) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sampling
 		return a.decideAtEdge(psc)
 	}
 	d := a.decision()
+	if a.cfg.fairMin > 0 && !psc.IsValid() {
+		if ns := a.nameOf(p.Name); ns != nil {
+			ns.arrivals.Add(1)
+			if nd := ns.d.Load(); nd != nil {
+				d = nd
+			}
+		}
+	}
 	ts := psc.TraceState()
 	r := traceIDRandomness(p.TraceID)
 	var ot otValue
@@ -428,6 +469,9 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 	if (a.mu.errRatio > a.cfg.errThreshold || burst) && a.cfg.errBoost > 1 {
 		boost = a.cfg.errBoost
 	}
+	if a.cfg.fairMin > 0 {
+		base = a.fairShares(base, secs, boost)
+	}
 	p := base * boost
 	// With a hard cap, hold p a little below what the cap admits, so the
 	// token bucket only clips bursts and adjusted counts stay true.
@@ -447,6 +491,60 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 		Capped:           a.capped.Load(),
 		Interval:         elapsed,
 	}
+}
+
+// fairShares gives each tracked root span name at least fairMin sampled
+// roots per second, and returns the base probability for everything else,
+// lowered so that the budget still holds (water-filling: names whose share
+// at the base probability falls short are raised to fairMin; the rest of
+// the budget is spread over the other spans). a.mu is held.
+func (a *Adaptive) fairShares(base, secs, boost float64) float64 {
+	type share struct {
+		ns   *nameState
+		rate float64 // roots per second
+	}
+	var shares []share
+	var rootRate float64
+	a.names.Range(func(_, v any) bool {
+		ns := v.(*nameState)
+		r := float64(ns.arrivals.Swap(0)) / secs
+		shares = append(shares, share{ns, r})
+		rootRate += r
+		return true
+	})
+	if a.mu.arrivals <= 0 || rootRate <= 0 {
+		return base
+	}
+	// Spans per root, to turn trace shares into spans of budget.
+	k := max(a.mu.arrivals/max(a.mu.roots, rootRate), 1)
+	raised := make([]bool, len(shares))
+	for range 8 { // the binding set settles in a few passes
+		var fixedSpans, fixedRate float64
+		for i, s := range shares {
+			raised[i] = s.rate > 0 && base*s.rate < a.cfg.fairMin
+			if raised[i] {
+				fixedSpans += k * min(a.cfg.fairMin, s.rate)
+				fixedRate += k * s.rate
+			}
+		}
+		next := a.cfg.floor
+		if rest := a.mu.arrivals - fixedRate; rest > 0 && a.cfg.budget > fixedSpans {
+			next = (a.cfg.budget - fixedSpans) / rest
+		}
+		next = min(max(next, a.cfg.floor), a.cfg.ceiling)
+		if next == base {
+			break
+		}
+		base = next
+	}
+	for i, s := range shares {
+		if raised[i] && s.rate > 0 {
+			s.ns.d.Store(a.makeDecision(a.cfg.fairMin/s.rate*boost, boost))
+		} else {
+			s.ns.d.Store(nil)
+		}
+	}
+	return base
 }
 
 // smooth folds a new per-second estimate x into prev: a change by half or

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -209,12 +210,12 @@ func TestInvalidOptionsAreReported(t *testing.T) {
 
 	a := sampler.NewAdaptive(sampler.WithBudget(-1), sampler.WithFloor(0), sampler.WithCeiling(2),
 		sampler.WithInterval(0), sampler.WithErrorBoost(1.5, 2), sampler.WithErrorBoost(0.1, 0.5),
-		sampler.WithRemoteParent(7), sampler.WithMaxTracesPerSecond(-3),
+		sampler.WithRemoteParent(7), sampler.WithMaxTracesPerSecond(-3), sampler.WithFairness(0),
 		sampler.WithFloor(0.5), sampler.WithCeiling(0.25), nil)
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 9 {
-		t.Fatalf("reported %d errors, want 9: %v", len(got), got)
+	if len(got) != 10 {
+		t.Fatalf("reported %d errors, want 10: %v", len(got), got)
 	}
 	for _, err := range got {
 		var oe *sampler.OptionError
@@ -278,7 +279,8 @@ func TestDropAllocatesNothing(t *testing.T) {
 }
 
 func TestAdaptiveConcurrentSafe(t *testing.T) {
-	a := sampler.NewAdaptive(sampler.WithBudget(500), sampler.WithInterval(time.Millisecond), sampler.WithMaxTracesPerSecond(1e5))
+	a := sampler.NewAdaptive(sampler.WithBudget(500), sampler.WithInterval(time.Millisecond),
+		sampler.WithMaxTracesPerSecond(1e5), sampler.WithFairness(10))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(a), sdktrace.WithSpanProcessor(a))
 	defer tp.Shutdown(context.Background())
 	tracer := tp.Tracer("t")
@@ -286,7 +288,7 @@ func TestAdaptiveConcurrentSafe(t *testing.T) {
 	for g := range 4 {
 		wg.Go(func() {
 			for i := range 2000 {
-				ctx, s := tracer.Start(context.Background(), "op")
+				ctx, s := tracer.Start(context.Background(), "op"+strconv.Itoa(i%300)) // more names than fairness tracks
 				_, c := tracer.Start(ctx, "child")
 				c.End()
 				if (i+g)%7 == 0 {

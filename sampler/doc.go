@@ -26,6 +26,10 @@
 // ratio, weighting each sampled root by 1/p so the estimate stays unbiased
 // when p is low or changing.
 //
+// With [WithFairness], every root span name keeps a minimum of sampled
+// traces per second, so a rare operation is seen even when a hot one takes
+// the budget; [WithMaxTracesPerSecond] adds a hard cap.
+//
 // # Consistency across services
 //
 // Decisions follow OpenTelemetry's consistent probability sampling (the

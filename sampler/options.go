@@ -55,6 +55,7 @@ type config struct {
 	remote         RemoteParent
 	now            func() time.Time
 	maxTraces      float64
+	fairMin        float64 // sampled roots per second each name keeps; 0: off
 	errs           []error
 }
 
@@ -203,6 +204,27 @@ func WithMaxTracesPerSecond(n float64) Option {
 			return
 		}
 		c.maxTraces = n
+	})
+}
+
+// maxFairNames bounds the span names WithFairness tracks; further names
+// share the global probability.
+const maxFairNames = 256
+
+// WithFairness keeps at least minPerSecond sampled traces per second for
+// every root span name that has the traffic for it (default: off), so a
+// rare operation is not starved when a hot one dominates the budget. The
+// budget still holds: what the rare names take is taken from the others.
+// Up to 256 names are tracked; later ones share the global probability.
+// It costs a map lookup and an atomic add on every root span, sampled or
+// not: a drop takes ~70 ns instead of ~30 (BenchmarkShouldSample).
+func WithFairness(minPerSecond float64) Option {
+	return optionFunc(func(c *config) {
+		if !(minPerSecond > 0) || math.IsInf(minPerSecond, 0) {
+			c.reject("WithFairness", minPerSecond, "want a positive number of traces per second")
+			return
+		}
+		c.fairMin = minPerSecond
 	})
 }
 

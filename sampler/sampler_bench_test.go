@@ -19,6 +19,7 @@ func BenchmarkShouldSample(b *testing.B) {
 		s    sdktrace.Sampler
 	}{
 		{"adaptive", fixed(0.1)},
+		{"adaptive-fair", fixed(0.1, sampler.WithFairness(1))},
 		{"traceidratio", sdktrace.TraceIDRatioBased(0.1)},
 		{"parentbased", sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1))},
 	}

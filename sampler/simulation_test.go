@@ -30,10 +30,11 @@ var simSeed = flag.Uint64("sim.seed", 1, "seed of the sampler simulations' trace
 const simInterval = time.Second
 
 type shape struct {
-	name     string
-	duration time.Duration
-	qps      func(t time.Duration) float64 // root spans per second at t
-	errRate  func(t time.Duration) float64 // share of roots ending in error
+	name      string
+	duration  time.Duration
+	qps       func(t time.Duration) float64 // root spans per second at t
+	errRate   func(t time.Duration) float64 // share of roots ending in error
+	rareEvery int                           // every rareEvery-th root is named "GET /rare"; 0: none
 }
 
 func constant(v float64) func(time.Duration) float64 { return func(time.Duration) float64 { return v } }
@@ -61,6 +62,7 @@ func window(base, v float64, start, end time.Duration) func(time.Duration) float
 // interval is what one simulated interval saw.
 type interval struct {
 	arrivals, sampled, errors, sampledErrors int
+	rareArrivals, rareSampled                int
 	p                                        float64 // probability at the interval's end
 	stats                                    sampler.Stats
 }
@@ -78,6 +80,7 @@ func simulate(t testing.TB, sh shape, opts ...sampler.Option) []interval {
 	ctx := context.Background()
 	out := make([]interval, int(sh.duration/simInterval))
 	var now time.Duration
+	n := 0
 	for {
 		now += time.Duration(float64(time.Second) / sh.qps(now))
 		if now >= sh.duration {
@@ -97,11 +100,19 @@ func simulate(t testing.TB, sh shape, opts ...sampler.Option) []interval {
 		if isErr {
 			cur.errors++
 		}
-		res := a.ShouldSample(sdktrace.SamplingParameters{ParentContext: ctx, TraceID: tid, Name: "GET /orders", Kind: trace.SpanKindServer})
+		name := "GET /orders"
+		if n++; sh.rareEvery > 0 && n%sh.rareEvery == 0 {
+			name = "GET /rare"
+			cur.rareArrivals++
+		}
+		res := a.ShouldSample(sdktrace.SamplingParameters{ParentContext: ctx, TraceID: tid, Name: name, Kind: trace.SpanKindServer})
 		if res.Decision != sdktrace.RecordAndSample {
 			continue
 		}
 		cur.sampled++
+		if name == "GET /rare" {
+			cur.rareSampled++
+		}
 		stub := tracetest.SpanStub{
 			Name: "GET /orders",
 			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{
@@ -173,10 +184,10 @@ const (
 func TestSimulationTrafficShapes(t *testing.T) {
 	const stepAt = 15 * time.Second
 	shapes := []shape{
-		{"steady 10k/s", 40 * time.Second, constant(simBase), constant(0)},
-		{"10x step up", 40 * time.Second, step(simBase, 10*simBase, stepAt), constant(0)},
-		{"10x step down", 40 * time.Second, step(10*simBase, simBase, stepAt), constant(0)},
-		{"steady 1k/s", 40 * time.Second, constant(simBase / 10), constant(0)},
+		{"steady 10k/s", 40 * time.Second, constant(simBase), constant(0), 0},
+		{"10x step up", 40 * time.Second, step(simBase, 10*simBase, stepAt), constant(0), 0},
+		{"10x step down", 40 * time.Second, step(10*simBase, simBase, stepAt), constant(0), 0},
+		{"steady 1k/s", 40 * time.Second, constant(simBase / 10), constant(0), 0},
 	}
 	var table strings.Builder
 	fmt.Fprintf(&table, "| shape | budget | converged after (3 in a row within ±10%%) | worst overshoot from the step (or start) | mean after | worst interval after |\n|---|---|---|---|---|---|\n")
@@ -234,7 +245,7 @@ func windows(ivs []interval, n int) []interval {
 
 func TestSimulationErrorBurstBoostsThenReturns(t *testing.T) {
 	const start, end = 15 * time.Second, 25 * time.Second
-	sh := shape{"5% error burst", 40 * time.Second, constant(simBase), window(0.001, 0.05, start, end)}
+	sh := shape{"5% error burst", 40 * time.Second, constant(simBase), window(0.001, 0.05, start, end), 0}
 	ivs := simulate(t, sh, sampler.WithBudget(simBudget), sampler.WithErrorBoost(0.02, 4))
 	checkBounds(t, ivs, sampler.DefaultFloor, sampler.DefaultCeiling)
 	base := simBudget / simBase
@@ -285,11 +296,11 @@ func TestSimulationErrorRatioUnbiasedAtOnePercent(t *testing.T) {
 		sh   shape
 		opts []sampler.Option
 	}{
-		{"fixed p=0.01", shape{"", 30 * time.Second, constant(100_000), constant(truth)},
+		{"fixed p=0.01", shape{"", 30 * time.Second, constant(100_000), constant(truth), 0},
 			[]sampler.Option{sampler.WithFloor(0.01), sampler.WithCeiling(0.01)}},
 		// The probability swings from 0.1 to 0.01 and back while the error
 		// ratio holds: weighting by adjusted count keeps the estimate true.
-		{"p moving 0.1-0.01", shape{"", 30 * time.Second, window(10_000, 100_000, 10*time.Second, 20*time.Second), constant(truth)},
+		{"p moving 0.1-0.01", shape{"", 30 * time.Second, window(10_000, 100_000, 10*time.Second, 20*time.Second), constant(truth), 0},
 			[]sampler.Option{sampler.WithBudget(1000), sampler.WithErrorBoost(0.5, 1)}},
 	}
 	for _, tt := range tests {
@@ -310,7 +321,7 @@ func TestSimulationErrorRatioUnbiasedAtOnePercent(t *testing.T) {
 }
 
 func TestSimulationHardCap(t *testing.T) {
-	sh := shape{"cap", 20 * time.Second, constant(simBase), constant(0)}
+	sh := shape{"cap", 20 * time.Second, constant(simBase), constant(0), 0}
 	ivs := simulate(t, sh, sampler.WithBudget(simBudget), sampler.WithMaxTracesPerSecond(200))
 	for i := 1; i < len(ivs); i++ {
 		// A bucket of 20 tokens on top of 200/s.
@@ -332,4 +343,35 @@ func TestSimulationHardCap(t *testing.T) {
 		logIntervals(t, ivs)
 		t.Errorf("the cap refused %d roots: it should only clip the start and rare bursts", last.Capped)
 	}
+}
+
+func TestSimulationFairnessKeepsRareNames(t *testing.T) {
+	// 10k/s of a hot name and 10/s of a rare one, budget 1,000/s: without
+	// fairness the rare name gets about 1 sampled trace a second; with a
+	// minimum of 5 per name it gets about 5, and the total still holds.
+	sh := shape{"hot and rare", 40 * time.Second, constant(simBase + 10), constant(0), (simBase + 10) / 10}
+	rare := func(ivs []interval) (perSecond float64) {
+		n := 0
+		for _, iv := range ivs[10:] {
+			n += iv.rareSampled
+		}
+		return float64(n) / float64(len(ivs)-10)
+	}
+	plain := simulate(t, sh, sampler.WithBudget(simBudget))
+	fair := simulate(t, sh, sampler.WithBudget(simBudget), sampler.WithFairness(5))
+	checkBounds(t, fair, sampler.DefaultFloor, sampler.DefaultCeiling)
+	if got := rare(plain); got > 2 {
+		t.Errorf("without fairness the rare name got %.1f sampled/s, want about 1", got)
+	}
+	if got := rare(fair); math.Abs(got/5-1) > 0.25 {
+		logIntervals(t, fair)
+		t.Errorf("with fairness the rare name got %.1f sampled/s, want about 5", got)
+	}
+	_, _, mean, _ := convergence(fair, 10, simBudget, simTol)
+	if math.Abs(mean-1) > 0.05 {
+		logIntervals(t, fair)
+		t.Errorf("with fairness, sampled/budget averages %.3f after 10 s, want 1 ± 5%%", mean)
+	}
+	t.Logf("seed %d: rare name sampled %.1f/s without fairness, %.1f/s with a minimum of 5; total %.1f%% of budget",
+		*simSeed, rare(plain), rare(fair), 100*mean)
 }
