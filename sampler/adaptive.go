@@ -27,9 +27,14 @@ const weightOne = 1 << 16
 // are not bounded: overload is answered in one interval.
 const maxRise = 4.0
 
-// overloadFactor triggers an early adjustment when the spans sampled in the
-// current interval pass this multiple of what the interval should sample.
+// overloadFactor triggers an early adjustment when the spans sampled since
+// the last adjustment pass this multiple of what the budget allows for the
+// time elapsed.
 const overloadFactor = 2
+
+// minOverloadSpans is the fewest spans that can show an overload: below
+// it, chance alone would trigger early adjustments on short windows.
+const minOverloadSpans = 32
 
 // capMargin keeps the probability this far below the hard cap's rate, so
 // that random bunching of sampled roots seldom empties the token bucket.
@@ -130,16 +135,17 @@ func (a *Adaptive) nameOf(name string) *nameState {
 // to apply it. Immutable once published.
 type decision struct {
 	threshold
-	p          float64          // the probability th encodes
-	weight     uint64           // adjusted count in weightOne units
-	ot         string           // "th:…", the ot entry this decision writes
-	ts         trace.TraceState // "ot=th:…", for roots with an empty tracestate
-	overloadAt int64            // sampled spans in an interval that trigger an early adjustment
+	p      float64          // the probability th encodes
+	weight uint64           // adjusted count in weightOne units
+	ot     string           // "th:…", the ot entry this decision writes
+	ts     trace.TraceState // "ot=th:…", for roots with an empty tracestate
+	boost  float64          // the error boost this decision includes (1: none)
+	early  bool             // whether overload may trigger an early adjustment
 }
 
 // always is the decision of the zero Adaptive: keep everything.
 var always = func() *decision {
-	d := &decision{threshold: threshold{t: 0, th: "0", prec: 1}, p: 1, weight: weightOne, ot: "th:0", overloadAt: math.MaxInt64}
+	d := &decision{threshold: threshold{t: 0, th: "0", prec: 1}, p: 1, weight: weightOne, ot: "th:0", boost: 1}
 	d.ts, _ = trace.TraceState{}.Insert(otKey, d.ot)
 	return d
 }()
@@ -219,10 +225,7 @@ func (a *Adaptive) makeDecision(p, boost float64) *decision {
 	d.ts, _ = trace.TraceState{}.Insert(otKey, d.ot) // "th:<hex>" is always valid
 	// Early adjustment can only help above the floor; while boosted the
 	// sampler samples boost times the budget on purpose.
-	d.overloadAt = math.MaxInt64
-	if p > a.cfg.floor {
-		d.overloadAt = int64(math.Ceil(overloadFactor * boost * a.cfg.budget * a.cfg.interval.Seconds()))
-	}
+	d.early, d.boost = p > a.cfg.floor, boost
 	return d
 }
 
@@ -301,10 +304,8 @@ func (a *Adaptive) allow(d *decision) bool {
 	}
 	a.capped.Add(1)
 	addSat(&a.weight, d.weight)
-	// Adjust early when the cap refuses more than a tenth of what it
-	// admits in an interval: the probability is far above what it allows.
-	n := a.cappedNow.Add(1)
-	a.maybeAdjust(float64(n) > 0.1*a.cfg.maxTraces*a.cfg.interval.Seconds())
+	a.cappedNow.Add(1)
+	a.maybeAdjust()
 	return false
 }
 
@@ -393,33 +394,52 @@ func (a *Adaptive) followParent(psc trace.SpanContext) sdktrace.SamplingResult {
 // count records one sampled span of weight w under decision d, and adjusts
 // if the interval is over or the budget is already badly overrun.
 func (a *Adaptive) count(d *decision, w uint64) {
-	n := a.sampled.Add(1)
+	a.sampled.Add(1)
 	addSat(&a.weight, w)
-	a.maybeAdjust(n >= d.overloadAt)
+	a.maybeAdjust()
 }
 
-// maybeAdjust adjusts when the interval has passed, or early (after at
-// least a tenth of it) when overloaded.
-func (a *Adaptive) maybeAdjust(overloaded bool) {
+// maybeAdjust adjusts when an adjustment is due.
+func (a *Adaptive) maybeAdjust() {
 	if a.cfg.now == nil {
 		return // the zero Adaptive never adjusts
 	}
 	now := a.cfg.now()
-	if !a.due(now, overloaded) || !a.mu.TryLock() {
+	if !a.due(now) || !a.mu.TryLock() {
 		return
 	}
 	defer a.mu.Unlock()
 	// Check again under the lock: another goroutine may have adjusted
 	// between the check and the lock.
-	if a.due(now, overloaded) {
+	if a.due(now) {
 		a.adjustLocked(now)
 	}
 }
 
-// due reports whether an adjustment is due at now.
-func (a *Adaptive) due(now time.Time, overloaded bool) bool {
+// due reports whether an adjustment is due at now: the interval has
+// passed, or (after at least a fiftieth of it, and minOverloadSpans spans)
+// the sampled rate is over overloadFactor times the budget (times the
+// boost in force), or the hard cap is refusing roots at half its rate.
+func (a *Adaptive) due(now time.Time) bool {
 	elapsed := now.Sub(a.epoch) - time.Duration(a.lastTick.Load())
-	return elapsed >= a.cfg.interval || (overloaded && elapsed >= a.cfg.interval/10)
+	if elapsed >= a.cfg.interval {
+		return true
+	}
+	if elapsed < a.cfg.interval/50 {
+		return false
+	}
+	secs := elapsed.Seconds()
+	if d := a.decision(); d.early {
+		if n := float64(a.sampled.Load()); n >= minOverloadSpans && n >= overloadFactor*d.boost*a.cfg.budget*secs {
+			return true
+		}
+	}
+	if a.limiter != nil {
+		if n := float64(a.cappedNow.Load()); n >= minOverloadSpans && n >= 0.5*a.cfg.maxTraces*secs {
+			return true
+		}
+	}
+	return false
 }
 
 // adjustLocked computes the next probability from the interval that just
@@ -559,7 +579,7 @@ func smooth(prev, x float64) float64 {
 // Rate returns the probability in force now, after adjusting if an
 // interval has passed.
 func (a *Adaptive) Rate() float64 {
-	a.maybeAdjust(false)
+	a.maybeAdjust()
 	return a.decision().p
 }
 
@@ -595,7 +615,7 @@ func (a *Adaptive) Stats() Stats {
 	if a.cfg.now == nil {
 		return Stats{Probability: 1, BaseProbability: 1}
 	}
-	a.maybeAdjust(false)
+	a.maybeAdjust()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.mu.stats
