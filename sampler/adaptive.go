@@ -95,17 +95,19 @@ type Adaptive struct {
 	rootsW    atomic.Uint64 // adjusted counts of local root spans that ended
 	errorsW   atomic.Uint64 // ... of those that ended with an error status
 	errorsN   atomic.Int64  // number of those that ended with an error status
+	rootsN    atomic.Int64  // number of local root spans that ended
 	capped    atomic.Int64  // total roots the hard cap refused
 	cappedNow atomic.Int64  // roots the hard cap refused this interval
 	lastTick  atomic.Int64  // nanoseconds from epoch to the last adjustment
 
 	mu struct {
-		sync.Mutex           // held by adjust; guards the fields below
-		arrivals     float64 // smoothed estimate of spans arriving per second
-		roots        float64 // ... of roots decided here arriving per second
-		errRatio     float64 // smoothed estimate of the error ratio
-		errIntervals int     // intervals that fed errRatio
-		stats        Stats   // as of the last adjustment
+		sync.Mutex         // held by adjust; guards the fields below
+		arrivals   float64 // smoothed estimate of spans arriving per second
+		roots      float64 // ... of roots decided here arriving per second
+		errRatio   float64 // smoothed estimate of the error ratio: errSum/rootSum
+		errSum     float64 // decayed sum of error root weights
+		rootSum    float64 // decayed sum of root weights
+		stats      Stats   // as of the last adjustment
 	}
 }
 
@@ -458,6 +460,7 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 	rootsW := float64(a.rootsW.Swap(0)) / weightOne
 	errorsW := float64(a.errorsW.Swap(0)) / weightOne
 	errorsN := a.errorsN.Swap(0)
+	rootsN := a.rootsN.Swap(0)
 	a.cappedNow.Store(0)
 	cur := a.decision()
 
@@ -469,15 +472,18 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 	// The error ratio of local root spans, weighted the same way, and
 	// smoothed. The boost follows the smoothed ratio, or this interval's
 	// alone when it saw enough errors, so a burst boosts at once.
+	//
+	// Each interval's ratio (weighted within the interval, so unbiased
+	// whatever p was) is averaged over a sliding window in proportion to
+	// the roots it sampled, the inverse of its variance: a sparse interval
+	// counts little. Older intervals decay by 0.8 per interval length.
 	burst := false
 	if rootsW > 0 {
 		ratio := errorsW / rootsW
-		// Each full interval weighs 0.2 (a shorter, early one less); the
-		// first intervals are averaged plainly, so the first one's noise
-		// does not linger.
-		a.mu.errIntervals++
-		alpha := max(1-math.Pow(0.8, min(secs/a.cfg.interval.Seconds(), 1)), 1/float64(a.mu.errIntervals))
-		a.mu.errRatio = alpha*ratio + (1-alpha)*a.mu.errRatio
+		decay := math.Pow(0.8, secs/a.cfg.interval.Seconds())
+		a.mu.errSum = decay*a.mu.errSum + float64(rootsN)*ratio
+		a.mu.rootSum = decay*a.mu.rootSum + float64(rootsN)
+		a.mu.errRatio = a.mu.errSum / a.mu.rootSum
 		burst = ratio > a.cfg.errThreshold && errorsN >= minErrorSpans
 	}
 
@@ -597,8 +603,9 @@ type Stats struct {
 	// SampledPerSecond is the spans sampled per second in the last interval.
 	SampledPerSecond float64 `json:"sampled_per_second"`
 	// ErrorRatio estimates the share of local root spans that end in
-	// error, weighting each sampled root by its adjusted count, smoothed
-	// over the last few intervals (each interval weighs 0.2).
+	// error: each interval's ratio weights sampled roots by their adjusted
+	// counts; intervals are averaged over a sliding window (decaying by
+	// 0.8 an interval) in proportion to the roots they sampled.
 	ErrorRatio float64 `json:"error_ratio"`
 	// Boosted is true while ErrorRatio, or the last interval's ratio
 	// alone when it saw at least 5 errors, is above the threshold.
@@ -642,6 +649,7 @@ func (a *Adaptive) OnEnd(s sdktrace.ReadOnlySpan) {
 		}
 	}
 	addSat(&a.rootsW, w)
+	a.rootsN.Add(1)
 	if s.Status().Code == codes.Error {
 		addSat(&a.errorsW, w)
 		a.errorsN.Add(1)
