@@ -1,7 +1,7 @@
 // Command otlpgo-demo runs a small traced workload through otlpgo and
 // prints what its telemetry did.
 //
-//	go run ./cmd/otlpgo-demo [-duration 6s] [-workers 4] [-rate 2000] [-budget 500]
+//	go run ./cmd/otlpgo-demo [-duration 9s] [-workers 4] [-rate 2000] [-budget 1000]
 //
 // With OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
 // set, spans and metrics go over OTLP/HTTP to that collector, for example
@@ -49,10 +49,10 @@ type options struct {
 
 func main() {
 	var o options
-	flag.DurationVar(&o.duration, "duration", 6*time.Second, "how long to run the workload (three equal phases)")
+	flag.DurationVar(&o.duration, "duration", 9*time.Second, "how long to run the workload (three equal phases)")
 	flag.IntVar(&o.workers, "workers", 4, "concurrent order submitters")
 	flag.IntVar(&o.rate, "rate", 2000, "base orders per second across all workers; 0 for as fast as possible (watch the export queue)")
-	flag.Float64Var(&o.budget, "budget", 500, "the adaptive sampler's budget, in sampled spans per second")
+	flag.Float64Var(&o.budget, "budget", 1000, "the adaptive sampler's budget, in sampled spans per second")
 	flag.Parse()
 	if err := run(context.Background(), os.Stdout, o); err != nil {
 		fmt.Fprintln(os.Stderr, "otlpgo-demo:", err)
@@ -159,26 +159,32 @@ func (s schedule) rate(t time.Time) int {
 var phaseNames = [3]string{"base load", "5x load", "errors"}
 
 // progress prints a line a second until ctx ends: the phase, orders, the
-// sampler's probability, the spans arriving and sampled per second, and
-// what the exporter did.
+// sampler's probability and its estimate of spans arriving per second, the
+// spans actually started and sampled in the last second, and what the
+// exporter did.
 func progress(ctx context.Context, out io.Writer, tel *otelx.Telemetry, w *workload, s schedule) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	prev, prevAt := tel.Health(), s.start
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
 			h := tel.Health()
-			p, qps, sampled, boost := 1.0, 0.0, 0.0, ""
+			secs := now.Sub(prevAt).Seconds()
+			started := float64(h.Spans.Started-prev.Spans.Started) / secs
+			sampled := float64(h.Spans.Sampled-prev.Spans.Sampled) / secs
+			prev, prevAt = h, now
+			p, est, boost := 1.0, 0.0, ""
 			if st := h.Sampler; st != nil {
-				p, qps, sampled = st.Probability, st.SpansPerSecond, st.SampledPerSecond
+				p, est = st.Probability, st.SpansPerSecond
 				if st.Boosted {
-					boost = fmt.Sprintf(" boosted (errors %.0f%%)", 100*st.ErrorRatio)
+					boost = fmt.Sprintf("  boosted: errors %.0f%%", 100*st.ErrorRatio)
 				}
 			}
-			fmt.Fprintf(out, "  %4.1fs %-9s orders %7d  p %.4f  spans/s %7.0f  sampled/s %5.0f  exported %6d  dropped %d  %s%s\n",
-				now.Sub(s.start).Seconds(), phaseNames[s.phase(now)], w.orders.Load(), p, qps, sampled,
+			fmt.Fprintf(out, "  %4.1fs %-9s p %.4f  spans/s %6.0f (estimated %6.0f)  sampled/s %5.0f  exported %6d  dropped %d  %s%s\n",
+				now.Sub(s.start).Seconds(), phaseNames[s.phase(now.Add(-500*time.Millisecond))], p, started, est, sampled,
 				h.Traces.SpansExported, h.Traces.SpansDropped, h.Status, boost)
 		}
 	}
