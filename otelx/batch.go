@@ -16,8 +16,10 @@ import (
 // private, and health needs it: a full queue is how telemetry is silently
 // lost under load or while the collector is down.
 //
-// It is safe for concurrent use. One goroutine, started by newBatchProcessor
-// and ended by Shutdown, owns the batch and calls the exporter.
+// It is safe for concurrent use and must not be copied. One goroutine,
+// started by newBatchProcessor and ended by Shutdown, owns the batch and
+// calls the exporter. The exporter must return once its context is
+// cancelled, or Shutdown cannot honour its context.
 type batchProcessor struct {
 	exporter     sdktrace.SpanExporter // immutable after newBatchProcessor
 	batchTimeout time.Duration
@@ -26,7 +28,7 @@ type batchProcessor struct {
 	onError      func(error)
 
 	queue    chan sdktrace.ReadOnlySpan
-	flushReq chan chan error
+	flushReq chan flushRequest
 	stop     chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
@@ -56,7 +58,7 @@ func newBatchProcessor(exp sdktrace.SpanExporter, r *resolved, onError func(erro
 		maxBatch:     r.maxBatchSize,
 		onError:      onError,
 		queue:        make(chan sdktrace.ReadOnlySpan, r.maxQueueSize),
-		flushReq:     make(chan chan error),
+		flushReq:     make(chan flushRequest),
 		stop:         make(chan struct{}),
 		done:         make(chan struct{}),
 		exportCtx:    ctx,
@@ -69,9 +71,14 @@ func newBatchProcessor(exp sdktrace.SpanExporter, r *resolved, onError func(erro
 // OnStart does nothing: spans are queued when they end.
 func (*batchProcessor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
 
-// OnEnd queues a sampled span, or counts it as dropped if the queue is full.
+// OnEnd queues a sampled span, or counts it as dropped if the queue is full
+// or the processor has shut down.
 func (p *batchProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
-	if !s.SpanContext().IsSampled() || p.stopped.Load() {
+	if !s.SpanContext().IsSampled() {
+		return
+	}
+	if p.stopped.Load() {
+		p.dropped.Add(1)
 		return
 	}
 	select {
@@ -86,7 +93,7 @@ func (p *batchProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 func (p *batchProcessor) ForceFlush(ctx context.Context) error {
 	reply := make(chan error, 1)
 	select {
-	case p.flushReq <- reply:
+	case p.flushReq <- flushRequest{ctx: ctx, reply: reply}:
 	case <-p.done:
 		return nil
 	case <-ctx.Done():
@@ -113,11 +120,19 @@ func (p *batchProcessor) Shutdown(ctx context.Context) error {
 		case <-p.done:
 			err = nil
 		case <-ctx.Done():
+			// The exporter must return once its context is cancelled, as
+			// the OTLP exporters do; then run ends at once.
 			p.cancelExport()
 			<-p.done
 			err = ctx.Err()
 		}
 		p.cancelExport()
+		// Spans that ended while run drained the queue are not exported:
+		// count them, so that none is lost silently.
+		for n := len(p.queue); n > 0; n-- {
+			<-p.queue
+			p.dropped.Add(1)
+		}
 		err = errors.Join(err, p.exporter.Shutdown(ctx))
 	})
 	if err == errShutdownDone {
@@ -128,6 +143,14 @@ func (p *batchProcessor) Shutdown(ctx context.Context) error {
 
 var errShutdownDone = errors.New("shutdown already done")
 
+// flushRequest asks run to export everything queued, within ctx. It is a
+// message that lives for one call, like an http.Request, so it carries the
+// caller's context.
+type flushRequest struct {
+	ctx   context.Context
+	reply chan error
+}
+
 // run owns the batch: it collects spans and exports when the batch is full,
 // when the batch timeout passes, on ForceFlush and on Shutdown.
 func (p *batchProcessor) run() {
@@ -136,12 +159,18 @@ func (p *batchProcessor) run() {
 	timer := time.NewTimer(p.batchTimeout)
 	defer timer.Stop()
 
-	export := func() error {
+	// export sends the batch; caller, if not nil, is a ForceFlush caller
+	// whose context also bounds the export.
+	export := func(caller context.Context) error {
 		timer.Reset(p.batchTimeout)
 		if len(batch) == 0 {
 			return nil
 		}
 		ctx, cancel := context.WithTimeout(p.exportCtx, p.timeout)
+		if caller != nil {
+			stop := context.AfterFunc(caller, cancel)
+			defer stop()
+		}
 		err := p.exporter.ExportSpans(ctx, batch)
 		cancel()
 		clear(batch) // let the spans be collected
@@ -155,15 +184,15 @@ func (p *batchProcessor) run() {
 		return nil
 	}
 	// drain moves what is queued now into batches and exports them all.
-	drain := func() error {
+	drain := func(caller context.Context) error {
 		var errs error
 		for n := len(p.queue); n > 0; n-- {
 			batch = append(batch, <-p.queue)
 			if len(batch) == p.maxBatch {
-				errs = errors.Join(errs, export())
+				errs = errors.Join(errs, export(caller))
 			}
 		}
-		return errors.Join(errs, export())
+		return errors.Join(errs, export(caller))
 	}
 
 	for {
@@ -171,16 +200,16 @@ func (p *batchProcessor) run() {
 		case s := <-p.queue:
 			batch = append(batch, s)
 			if len(batch) == p.maxBatch {
-				_ = export()
+				_ = export(nil)
 			}
 		case <-timer.C:
-			_ = export()
-		case reply := <-p.flushReq:
-			reply <- drain()
+			_ = export(nil)
+		case req := <-p.flushReq:
+			req.reply <- drain(req.ctx)
 		case <-p.stop:
 			// OnEnd calls racing with Shutdown may still add a few spans;
-			// drain takes what is there now, as the SDK's processor does.
-			_ = drain()
+			// drain takes what is there now, and Shutdown counts the rest.
+			_ = drain(nil)
 			return
 		}
 	}

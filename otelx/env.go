@@ -98,10 +98,21 @@ func resolve(c *config) (*resolved, error) {
 	if r.metricsExporter, err = resolveExporter(r, "metrics.exporter", "OTEL_METRICS_EXPORTER", metricCustom); err != nil {
 		return nil, err
 	}
-	if r.tracesExporter == "otlp" || r.metricsExporter == "otlp" {
-		if v, ok := envLookup("OTEL_EXPORTER_OTLP_PROTOCOL"); ok && v != "http/protobuf" {
-			return nil, &EnvError{Var: "OTEL_EXPORTER_OTLP_PROTOCOL", Value: v,
-				Err: fmt.Errorf("%w: otelx exports over OTLP/HTTP with protobuf (http/protobuf) only", ErrUnsupported)}
+	for _, pv := range []struct {
+		exporter string
+		vars     []string
+	}{
+		{r.tracesExporter, []string{"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"}},
+		{r.metricsExporter, []string{"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"}},
+	} {
+		if pv.exporter != "otlp" {
+			continue
+		}
+		for _, name := range pv.vars {
+			if v, ok := envLookup(name); ok && v != "http/protobuf" {
+				return nil, &EnvError{Var: name, Value: v,
+					Err: fmt.Errorf("%w: otelx exports over OTLP/HTTP with protobuf (http/protobuf) only", ErrUnsupported)}
+			}
 		}
 	}
 	if r.tracesExporter == "otlp" {
@@ -133,7 +144,12 @@ func resolve(c *config) (*resolved, error) {
 	if r.maxBatchSize, err = resolveInt(r, "traces.max_export_batch_size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 0, defaultMaxBatchSize); err != nil {
 		return nil, err
 	}
-	r.maxBatchSize = min(r.maxBatchSize, r.maxQueueSize)
+	if r.maxBatchSize > r.maxQueueSize {
+		// A batch cannot be larger than the queue: report what is in effect.
+		last := &r.settings[len(r.settings)-1]
+		last.Value = fmt.Sprintf("%d (%s, capped at the queue size)", r.maxQueueSize, last.Value)
+		r.maxBatchSize = r.maxQueueSize
+	}
 	if r.metricInterval, err = resolveMillis(r, "metrics.interval", "OTEL_METRIC_EXPORT_INTERVAL", c.metricInterval, defaultMetricInterval); err != nil {
 		return nil, err
 	}
@@ -148,10 +164,21 @@ func (r *resolved) add(name, value string, src Source, envVar string) {
 	s := Setting{Name: name, Value: value, Source: src}
 	if src == SourceOption && envVar != "" {
 		if v, ok := envLookup(envVar); ok {
+			if u, err := url.Parse(v); err == nil && u.User != nil {
+				v = u.Redacted()
+			}
 			s.IgnoredEnv = envVar + "=" + v
 		}
 	}
 	r.settings = append(r.settings, s)
+}
+
+// redact hides credentials in a URL for display.
+func redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	return raw
 }
 
 // resolveExporter returns "custom", "otlp" or "none".
@@ -203,6 +230,7 @@ func resolveURL(r *resolved, option, name, signalVar, path string) (string, erro
 		u.Path = strings.TrimSuffix(u.Path, "/") + "/" + path
 	}
 	s := u.String()
+	shown := u.Redacted() // the URL may carry credentials: never show them
 	if option != "" {
 		// Report the per-signal variable if set, else the base one.
 		envVar = signalVar
@@ -210,7 +238,7 @@ func resolveURL(r *resolved, option, name, signalVar, path string) (string, erro
 			envVar = baseVar
 		}
 	}
-	r.add(name, s, Source(src), envVar)
+	r.add(name, shown, Source(src), envVar)
 	return s, nil
 }
 

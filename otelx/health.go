@@ -72,7 +72,7 @@ type TraceHealth struct {
 	ExporterStats
 	SpansExported int64 `json:"spans_exported"`
 	SpansFailed   int64 `json:"spans_failed"`  // in batches whose export failed
-	SpansDropped  int64 `json:"spans_dropped"` // refused because the queue was full
+	SpansDropped  int64 `json:"spans_dropped"` // refused: the queue was full, or ended after Shutdown
 	QueueLength   int   `json:"queue_length"`
 	QueueCapacity int   `json:"queue_capacity"`
 }
@@ -129,7 +129,7 @@ func (t *Telemetry) HealthHandler() http.Handler {
 }
 
 // exportStats tracks the outcome of an exporter's calls. It is safe for
-// concurrent use.
+// concurrent use and must not be copied.
 type exportStats struct {
 	name     string // "otlp", "none" or "custom (T)"
 	endpoint string
@@ -181,10 +181,12 @@ func (e spanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnly
 	return err
 }
 
-// metricExporter wraps the metric exporter so that every export is recorded.
+// metricExporter wraps the metric exporter so that every export is
+// recorded and its errors reach the error handler.
 type metricExporter struct {
 	sdkmetric.Exporter
-	stats *exportStats
+	stats   *exportStats
+	onError func(error)
 }
 
 func (e metricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
@@ -194,6 +196,9 @@ func (e metricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetri
 	}
 	err := e.Exporter.Export(ctx, rm)
 	e.stats.record(n, err)
+	if err != nil && e.onError != nil {
+		e.onError(err)
+	}
 	return err
 }
 

@@ -20,7 +20,7 @@ const maxOldest = 5
 
 // leakTracker is a span processor that counts recording spans started and
 // not ended, and remembers a bounded sample of them so the oldest can be
-// named. It is safe for concurrent use.
+// named. It is safe for concurrent use and must not be copied.
 //
 // Each span hashes by its span ID to one slot of a fixed table. A span
 // claims its slot with a compare-and-swap of the slot's key from zero to its
@@ -80,8 +80,19 @@ func (l *leakTracker) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 }
 
-// Shutdown does nothing: the tracker holds no resources.
-func (*leakTracker) Shutdown(context.Context) error { return nil }
+// Shutdown forgets the spans still open: the SDK stops calling OnEnd after
+// it shuts down, so they would look open forever and pin their memory. The
+// counts stay, so Health still tells how many were open at shutdown.
+func (l *leakTracker) Shutdown(context.Context) error {
+	for i := range l.slots {
+		slot := &l.slots[i]
+		slot.mu.Lock()
+		slot.span = nil
+		slot.mu.Unlock()
+		slot.key.Store(0)
+	}
+	return nil
+}
 
 // ForceFlush does nothing: the tracker exports nothing.
 func (*leakTracker) ForceFlush(context.Context) error { return nil }

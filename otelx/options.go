@@ -221,8 +221,9 @@ func WithLeakThreshold(d time.Duration) Option {
 	})
 }
 
-// WithErrorHandler receives export errors, which also show in
-// [Telemetry.Health]. The default is otel.Handle, which logs them.
+// WithErrorHandler receives span and metric export errors, which also
+// show in [Telemetry.Health]. The default is otel.Handle, which logs them.
+// The SDK's metric reader also reports its errors to otel.Handle itself.
 func WithErrorHandler(h func(error)) Option {
 	return optionFunc(func(c *config) {
 		if h != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,7 +30,7 @@ import (
 
 // Telemetry is what [Setup] built: a tracer provider and a meter provider
 // exporting over OTLP/HTTP, with health and leak tracking. It is safe for
-// concurrent use by multiple goroutines.
+// concurrent use by multiple goroutines and must not be copied.
 //
 // Get one from Setup. The zero Telemetry does not panic: it behaves as if
 // OTEL_SDK_DISABLED were true, with no-op providers.
@@ -114,7 +115,7 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 		t.leaks = &leakTracker{}
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(t.leaks))
 	}
-	t.traces = &exportStats{name: r.tracesExporter, endpoint: r.tracesURL, now: t.now}
+	t.traces = &exportStats{name: r.tracesExporter, endpoint: redact(r.tracesURL), now: t.now}
 	var spanExp sdktrace.SpanExporter
 	switch r.tracesExporter {
 	case "custom":
@@ -134,7 +135,7 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 	t.tp = t.sdkTP
 
 	// Metrics: a periodic reader on the exporter.
-	t.metrics = &exportStats{name: r.metricsExporter, endpoint: r.metricsURL, now: t.now}
+	t.metrics = &exportStats{name: r.metricsExporter, endpoint: redact(r.metricsURL), now: t.now}
 	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
 	var metricExp sdkmetric.Exporter
 	switch {
@@ -154,7 +155,7 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 		}
 	}
 	if metricExp != nil {
-		reader := sdkmetric.NewPeriodicReader(metricExporter{Exporter: metricExp, stats: t.metrics},
+		reader := sdkmetric.NewPeriodicReader(metricExporter{Exporter: metricExp, stats: t.metrics, onError: cfg.errorHandler},
 			sdkmetric.WithInterval(r.metricInterval), sdkmetric.WithTimeout(r.metricTimeout))
 		mpOpts = append(mpOpts, sdkmetric.WithReader(reader))
 	}
@@ -206,37 +207,45 @@ func buildResource(ctx context.Context, cfg *config, r *resolved) (*resource.Res
 	}
 
 	// Report service.name and service.version with their sources.
+	envKeys := resourceEnvKeys()
+	optionKeys := map[attribute.Key]bool{}
+	for _, kv := range explicit {
+		optionKeys[kv.Key] = true
+	}
 	for _, key := range []attribute.Key{semconv.ServiceNameKey, semconv.ServiceVersionKey} {
 		v, ok := res.Set().Value(key)
 		if !ok {
 			continue
 		}
-		src, envVar := SourceDefault, ""
-		fromEnv := false
-		if key == semconv.ServiceNameKey {
-			_, fromEnv = envLookup("OTEL_SERVICE_NAME")
+		envVar := ""
+		if _, set := envLookup("OTEL_SERVICE_NAME"); set && key == semconv.ServiceNameKey {
 			envVar = "OTEL_SERVICE_NAME"
+		} else if envKeys[key] {
+			envVar = "OTEL_RESOURCE_ATTRIBUTES"
 		}
-		if ra, ok := envLookup("OTEL_RESOURCE_ATTRIBUTES"); ok && strings.Contains(ra, string(key)+"=") {
-			if !fromEnv {
-				envVar = "OTEL_RESOURCE_ATTRIBUTES"
-			}
-			fromEnv = true
-		}
-		optionSet := key == semconv.ServiceNameKey && cfg.serviceName != "" ||
-			key == semconv.ServiceVersionKey && cfg.serviceVersion != ""
+		src := SourceDefault
 		switch {
-		case optionSet:
+		case optionKeys[key]:
 			src = SourceOption
-		case fromEnv:
+		case envVar != "":
 			src = SourceEnv
-		}
-		if !fromEnv {
-			envVar = ""
 		}
 		r.add(string(key), v.String(), src, envVar)
 	}
 	return res, nil
+}
+
+// resourceEnvKeys returns the keys set in OTEL_RESOURCE_ATTRIBUTES
+// (key1=value1,key2=value2).
+func resourceEnvKeys() map[attribute.Key]bool {
+	keys := map[attribute.Key]bool{}
+	v, _ := envLookup("OTEL_RESOURCE_ATTRIBUTES")
+	for pair := range strings.SplitSeq(v, ",") {
+		if k, _, ok := strings.Cut(pair, "="); ok {
+			keys[attribute.Key(strings.TrimSpace(k))] = true
+		}
+	}
+	return keys
 }
 
 // TracerProvider returns the tracer provider: the SDK's, or a no-op one
@@ -287,24 +296,44 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 		if t.batch != nil {
 			errs = append(errs, t.batch.Shutdown(ctx))
 		}
+		if t.leaks != nil {
+			_ = t.leaks.Shutdown(ctx) // never fails; the SDK may skip it
+		}
 		errs = append(errs, t.sdkTP.Shutdown(ctx), t.sdkMP.Shutdown(ctx))
 		err = joinOnce(ctx, errs)
 	})
 	return err
 }
 
-// joinOnce joins errs, reporting ctx's error once however many parts
-// returned it.
+// joinOnce joins errs, flattening joined errors, and reports ctx's error
+// once however many parts returned it (and only if one did).
 func joinOnce(ctx context.Context, errs []error) error {
 	cerr := ctx.Err()
-	var out []error
-	if cerr != nil {
-		out = append(out, cerr)
+	var leaves []error
+	var flatten func(error)
+	flatten = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, inner := range j.Unwrap() {
+				flatten(inner)
+			}
+		} else if e != nil {
+			leaves = append(leaves, e)
+		}
 	}
 	for _, e := range errs {
-		if e != nil && (cerr == nil || !errors.Is(e, cerr)) {
-			out = append(out, e)
+		flatten(e)
+	}
+	var out []error
+	sawCtx := false
+	for _, e := range leaves {
+		if cerr != nil && errors.Is(e, cerr) {
+			sawCtx = true
+			continue
 		}
+		out = append(out, e)
+	}
+	if sawCtx {
+		out = append([]error{cerr}, out...)
 	}
 	return errors.Join(out...)
 }
@@ -313,7 +342,7 @@ func joinOnce(ctx context.Context, errs []error) error {
 // It is cheap enough to call on every request to a health endpoint: it
 // reads counters and scans the leak table (4096 slots) once.
 func (t *Telemetry) Health() Health {
-	h := Health{Settings: t.settings}
+	h := Health{Settings: slices.Clone(t.settings)}
 	select {
 	case <-t.shutdown:
 		h.Shutdown = true

@@ -325,6 +325,8 @@ func TestBadConfigurationIsATypedError(t *testing.T) {
 		{env: "OTEL_EXPORTER_OTLP_ENDPOINT", value: "localhost:4318", want: otelx.ErrInvalidEndpoint},
 		{env: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", value: "ftp://x/v1/traces", want: otelx.ErrInvalidEndpoint},
 		{env: "OTEL_EXPORTER_OTLP_PROTOCOL", value: "grpc", want: otelx.ErrUnsupported},
+		{env: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", value: "grpc", want: otelx.ErrUnsupported},
+		{env: "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", value: "http/json", want: otelx.ErrUnsupported},
 		{env: "OTEL_TRACES_EXPORTER", value: "zipkin", want: otelx.ErrUnsupported},
 		{env: "OTEL_METRICS_EXPORTER", value: "prometheus", want: otelx.ErrUnsupported},
 		{env: "OTEL_TRACES_SAMPLER", value: "jaeger_remote", want: otelx.ErrUnsupported},
@@ -664,5 +666,50 @@ func TestZeroTelemetryDoesNotPanic(t *testing.T) {
 		if err := tel.Shutdown(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestShutdownForgetsOpenSpans(t *testing.T) {
+	tel, _ := setup(t)
+	_, late := tel.TracerProvider().Tracer("t").Start(context.Background(), "late")
+	if err := tel.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	late.End() // the SDK no longer records it: it is not exported
+	h := tel.Health()
+	if h.Spans.Open != 1 || len(h.Spans.OldestOpen) != 0 || h.Status != otelx.StatusHealthy {
+		t.Errorf("after shutdown with a span open: %+v (open spans are counted, not kept)", h.Spans)
+	}
+}
+
+func TestSettingsShowWhatIsInEffect(t *testing.T) {
+	t.Setenv("OTEL_BSP_MAX_QUEUE_SIZE", "8")
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "foo.service.name=x,service.version=9")
+	tel, err := otelx.Setup(context.Background(), otelx.WithGlobal(false),
+		otelx.WithEndpoint("http://user:secret@127.0.0.1:9"),
+		otelx.WithResourceAttributes(attribute.String("service.name", "from-attrs")),
+		otelx.WithErrorHandler(func(error) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	h := tel.Health()
+	if s := setting(t, h, "traces.max_export_batch_size"); !strings.HasPrefix(s.Value, "8 (512") {
+		t.Errorf("batch size %+v, want 8, capped at the queue size", s)
+	}
+	if s := setting(t, h, "service.name"); s.Value != "from-attrs" || s.Source != otelx.SourceOption {
+		t.Errorf("service.name %+v, want from-attrs from an option", s)
+	}
+	if s := setting(t, h, "service.version"); s.Value != "9" || s.Source != otelx.SourceEnv {
+		t.Errorf("service.version %+v, want 9 from the environment", s)
+	}
+	body, _ := json.Marshal(h)
+	if strings.Contains(string(body), "secret") {
+		t.Errorf("health shows the endpoint's credentials: %s", body)
+	}
+	// The copy returned is the caller's own.
+	h.Settings[0].Value = "changed"
+	if tel.Health().Settings[0].Value == "changed" {
+		t.Error("Health shares its settings slice with the Telemetry")
 	}
 }

@@ -3,9 +3,9 @@
 //
 //	go run ./cmd/otlpgo-demo [-duration 9s] [-workers 4] [-rate 2000] [-budget 1000]
 //
-// With OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
-// set, spans and metrics go over OTLP/HTTP to that collector, for example
-// the one scripts/collector.sh runs on 127.0.0.1:4318. Without it, nothing
+// With OTEL_EXPORTER_OTLP_ENDPOINT set, spans and metrics go over OTLP/HTTP
+// to that collector, for example the one scripts/collector.sh runs on
+// 127.0.0.1:4318 (the per-signal variables refine it as usual). Without it, nothing
 // leaves the process: an embedded exporter keeps a summary of what would
 // have been exported and prints it at the end.
 //
@@ -70,19 +70,17 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	// Export over OTLP when the environment names a collector; otherwise
 	// keep a summary in the process.
 	var summary *summaryExporter
+	// Export errors, and the SDK's own (a metric collection cut short at
+	// shutdown, say), go to one handler that prints the first.
+	onError := firstError(out)
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(onError))
 	opts := []otelx.Option{
 		otelx.WithServiceName("otlpgo-demo"),
 		otelx.WithServiceVersion("dev"),
 		otelx.WithSpanBudget(o.budget),
-		otelx.WithErrorHandler(firstError(out)),
+		otelx.WithErrorHandler(onError),
 	}
-	// The SDK reports its own errors (a metric collection cut short at
-	// shutdown, say) to the global handler: send them to the same place.
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(firstError(out)))
-	endpoint := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-	if endpoint == "" {
-		endpoint = os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
-	}
+	endpoint := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
 	if endpoint == "" {
 		summary = newSummaryExporter()
 		opts = append(opts,

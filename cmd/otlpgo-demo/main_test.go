@@ -46,7 +46,6 @@ func count(t *testing.T, out, name string) int {
 func TestDemoWithoutCollectorSummarisesWhatWouldBeExported(t *testing.T) {
 	restoreGlobals(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
-	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
 	var out bytes.Buffer
 	if err := run(context.Background(), &out, options{duration: 600 * time.Millisecond, workers: 2, rate: 1000, budget: 300}); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())

@@ -187,6 +187,7 @@ func (c *Collector) waitReady() error {
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
+			err = fmt.Errorf("probe answered %s", resp.Status)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("collector on %s not ready after %v: %v", c.addr, readyTimeout, err)
@@ -256,6 +257,9 @@ func (c *Collector) Read() Received {
 				}
 			}
 		}
+	}
+	if err := sc.Err(); err != nil {
+		c.tb.Fatalf("collectortest: reading %s: %v", c.file, err)
 	}
 	return r
 }
