@@ -101,41 +101,40 @@ func (c *config) reject(option string, value any, reason string) {
 
 func validProbability(p float64) bool { return p >= minProbability && p <= 1 }
 
+func positive(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
+
+// checked returns an option that sets the field to v when valid(v), and
+// otherwise reports an OptionError saying want.
+func checked(name string, v float64, valid func(float64) bool, want string, field func(*config) *float64) Option {
+	return optionFunc(func(c *config) {
+		if !valid(v) {
+			c.reject(name, v, want)
+			return
+		}
+		*field(c) = v
+	})
+}
+
 // WithBudget sets the target number of sampled spans per second (default
 // 100). The probability is adjusted every interval so that the spans
 // sampled per second approach it, between the floor and the ceiling.
 func WithBudget(spansPerSecond float64) Option {
-	return optionFunc(func(c *config) {
-		if !(spansPerSecond > 0) || math.IsInf(spansPerSecond, 0) {
-			c.reject("WithBudget", spansPerSecond, "want a positive number of spans per second")
-			return
-		}
-		c.budget = spansPerSecond
-	})
+	return checked("WithBudget", spansPerSecond, positive, "want a positive number of spans per second",
+		func(c *config) *float64 { return &c.budget })
 }
 
 // WithFloor sets the lowest probability the sampler uses (default 1e-4),
 // whatever the load. It must be in [2^-40, 1] (2^-40 is about 9e-13).
 func WithFloor(p float64) Option {
-	return optionFunc(func(c *config) {
-		if !validProbability(p) {
-			c.reject("WithFloor", p, "want a probability in [2^-40, 1]")
-			return
-		}
-		c.floor = p
-	})
+	return checked("WithFloor", p, validProbability, "want a probability in [2^-40, 1]",
+		func(c *config) *float64 { return &c.floor })
 }
 
 // WithCeiling sets the highest probability the sampler uses (default 1),
 // even when errors boost it. It must be in [2^-40, 1].
 func WithCeiling(p float64) Option {
-	return optionFunc(func(c *config) {
-		if !validProbability(p) {
-			c.reject("WithCeiling", p, "want a probability in [2^-40, 1]")
-			return
-		}
-		c.ceiling = p
-	})
+	return checked("WithCeiling", p, validProbability, "want a probability in [2^-40, 1]",
+		func(c *config) *float64 { return &c.ceiling })
 }
 
 // WithInterval sets how often the probability is adjusted (default 1s).
@@ -198,13 +197,8 @@ func WithRemoteParent(r RemoteParent) Option {
 // Traces it refuses are counted in [Stats].Capped; while it clips, the
 // sampled traces' adjusted counts understate what they stand for.
 func WithMaxTracesPerSecond(n float64) Option {
-	return optionFunc(func(c *config) {
-		if !(n > 0) || math.IsInf(n, 0) {
-			c.reject("WithMaxTracesPerSecond", n, "want a positive rate")
-			return
-		}
-		c.maxTraces = n
-	})
+	return checked("WithMaxTracesPerSecond", n, positive, "want a positive rate",
+		func(c *config) *float64 { return &c.maxTraces })
 }
 
 // maxFairNames bounds the span names WithFairness tracks; further names
@@ -219,13 +213,8 @@ const maxFairNames = 256
 // It costs a map lookup and an atomic add on every root span, sampled or
 // not: a drop takes ~70 ns instead of ~30 (BenchmarkShouldSample).
 func WithFairness(minPerSecond float64) Option {
-	return optionFunc(func(c *config) {
-		if !(minPerSecond > 0) || math.IsInf(minPerSecond, 0) {
-			c.reject("WithFairness", minPerSecond, "want a positive number of traces per second")
-			return
-		}
-		c.fairMin = minPerSecond
-	})
+	return checked("WithFairness", minPerSecond, positive, "want a positive number of traces per second",
+		func(c *config) *float64 { return &c.fairMin })
 }
 
 // WithClock sets the clock the sampler reads to time its intervals
