@@ -1,0 +1,102 @@
+package ringbuffer
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Backoff of a blocked Push or Pop: spinLimit tries that only re-check,
+// then yieldLimit tries that yield the processor in between, then park.
+const (
+	spinLimit  = 64
+	yieldLimit = 16
+)
+
+// waitq parks goroutines until the other side of the queue makes progress.
+// Its zero value is ready to use. It is safe for concurrent use and must
+// not be copied after first use.
+//
+// A waiter registers (prepare), re-checks the queue, and only then parks
+// on the channel it registered with; a notifier that publishes first and
+// then finds a registered waiter closes that channel. With sequentially
+// consistent atomics one of the two always sees the other, so no wakeup is
+// lost. notify costs one atomic load while nobody waits.
+type waitq struct {
+	waiters atomic.Int32
+	mu      struct {
+		sync.Mutex
+		ch chan struct{} // closed to wake every waiter, then replaced
+	}
+}
+
+// prepare registers a waiter and returns the channel to park on. The
+// caller must re-check its condition, then call wait or cancel.
+func (w *waitq) prepare() chan struct{} {
+	w.mu.Lock()
+	if w.mu.ch == nil {
+		w.mu.ch = make(chan struct{})
+	}
+	ch := w.mu.ch
+	w.waiters.Add(1)
+	w.mu.Unlock()
+	return ch
+}
+
+// cancel unregisters a waiter that did not park.
+func (w *waitq) cancel() { w.waiters.Add(-1) }
+
+// wait parks until ch is closed or ctx ends, then unregisters.
+func (w *waitq) wait(ctx context.Context, ch chan struct{}) error {
+	defer w.waiters.Add(-1)
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// notify wakes every parked waiter, if there is any.
+func (w *waitq) notify() {
+	if w.waiters.Load() == 0 {
+		return
+	}
+	w.mu.Lock()
+	if w.mu.ch != nil {
+		close(w.mu.ch)
+		w.mu.ch = nil
+	}
+	w.mu.Unlock()
+}
+
+// block runs try until it reports done, backing off between attempts:
+// spinning, then yielding, then parking on q until notified. It returns
+// ctx's error if ctx ends first.
+func block(ctx context.Context, q *waitq, try func() bool) error {
+	for i := 0; ; i++ {
+		if try() {
+			return nil
+		}
+		switch {
+		case i < spinLimit:
+			continue
+		case i < spinLimit+yieldLimit:
+			runtime.Gosched()
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ch := q.prepare()
+		if try() {
+			q.cancel()
+			return nil
+		}
+		if err := q.wait(ctx, ch); err != nil {
+			return err
+		}
+		i = 0
+	}
+}
