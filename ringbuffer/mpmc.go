@@ -18,15 +18,19 @@ const closedBit = uint64(1) << 63
 // reports full and TryPop empty only when the queue is; while another
 // goroutine is between claiming a slot and finishing with it (a few
 // nanoseconds, unless it is descheduled), they yield and wait for it
-// instead of answering falsely, as Vyukov's original queue would. The zero MPMC is not usable; use NewMPMC.
-// Each operation costs one compare-and-swap when uncontended; measured
-// here, moving an item through with one producer and one consumer takes
-// ~25 ns against a buffered channel's ~60 ns (BenchmarkQueue).
+// instead of answering falsely, as Vyukov's original queue would. The
+// zero MPMC is not usable; use NewMPMC.
+//
+// Each operation costs one compare-and-swap when uncontended. Measured
+// here (BenchmarkQueue, one producer and one consumer), an item moves
+// through in MEASURED_MPMC against a buffered channel's MEASURED_CHAN.
 type MPMC[T any] struct {
 	_        pad
 	enqPos   atomic.Uint64 // next position to push; closedBit once closed
 	_        pad
 	deqPos   atomic.Uint64 // next position to pop
+	_        pad
+	closed   atomic.Bool // set by Close; read by waiting consumers
 	_        pad
 	mask     uint64 // immutable: capacity-1
 	slots    []slot[T]
@@ -74,6 +78,7 @@ func (q *MPMC[T]) Len() int {
 // and those blocked in Pop do once the queue is empty.
 func (q *MPMC[T]) Close() {
 	q.enqPos.Or(closedBit)
+	q.closed.Store(true)
 	q.notFull.notify()
 	q.notEmpty.notify()
 }
@@ -143,8 +148,11 @@ func (q *MPMC[T]) TryPop() (T, bool) {
 }
 
 // drained reports whether the queue is closed and every push that took
-// effect has been popped.
+// effect has been popped. Until Close, it reads only the closed flag.
 func (q *MPMC[T]) drained() bool {
+	if !q.closed.Load() {
+		return false
+	}
 	enq := q.enqPos.Load()
 	return enq&closedBit != 0 && q.deqPos.Load() >= enq&^closedBit
 }
