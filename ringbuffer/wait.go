@@ -81,6 +81,7 @@ func block(ctx context.Context, q *waitq, try func() bool) error {
 		}
 		switch {
 		case i < spinLimit:
+			pause(min(4<<min(i, 4), 64)) // poll less often the longer it takes
 			continue
 		case i < spinLimit+yieldLimit:
 			runtime.Gosched()
@@ -98,5 +99,17 @@ func block(ctx context.Context, q *waitq, try func() bool) error {
 			return err
 		}
 		i = 0
+	}
+}
+
+// spinSink is read by pause; nothing writes it, so its cache line stays
+// shared and each read is a cheap load the compiler cannot remove.
+var spinSink atomic.Int32
+
+// pause busy-waits for about n loads, a few nanoseconds each, without
+// touching any line the other side of the queue writes.
+func pause(n int) {
+	for range n {
+		spinSink.Load()
 	}
 }
