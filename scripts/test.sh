@@ -7,7 +7,8 @@
 #    scripts/collector.sh) and points the tests at it with OTLPGO_OTELCOL.
 #    Each test starts its own collector on a free port on 127.0.0.1.
 # 2. Checks formatting (gofmt), go.mod tidiness, go vet and staticcheck.
-# 3. Runs every benchmark once (-benchtime=1x) so they stay runnable, the
+# 3. Runs every benchmark once (-benchtime=1x) so they stay runnable, here
+#    and in the separate benchmarks/ module, the
 #    ...ConcurrentSafe tests 100 times under -race, and last the whole suite:
 #    go test -race ./...
 #
@@ -45,6 +46,9 @@ go run "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version" ./...
 
 step "benchmarks, once each"
 go test -run '^$' -bench . -benchtime=1x ./...
+
+step "benchmarks module (comparisons with other libraries), once each"
+(cd benchmarks && go mod tidy -diff && go vet ./... && go test -run '^$' -bench . -benchtime=1x ./...)
 
 step "go test -race -count=100 -run ConcurrentSafe ./..."
 go test -race -count=100 -run 'ConcurrentSafe$' ./...
