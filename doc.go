@@ -18,19 +18,23 @@
 //	Sample to a budget of spans per second, more    sampler      sampler.NewAdaptive
 //	while requests fail, consistently across
 //	services (ot=th: in the tracestate)
+//	A bounded queue faster than a channel that      ringbuffer   ringbuffer.NewMPMC, NewSPSC
+//	parks instead of spinning when idle
 //
 // Packages still to land, as DESIGN.md plans them: concurrency (traced
 // channels, worker pools, pipelines), fp (functional helpers), errs (traced
-// errors and retry), ringbuffer (lock-free bounded queues), orderbook
-// (limit order book and matching engine), risk (pre-trade risk engine),
+// errors and retry), orderbook (limit order book and matching engine),
+// risk (pre-trade risk engine),
 // saga and twopc (coordinators that survive a crash). The table grows as
 // each lands.
 //
 // # The rule for libraries
 //
 // Every package except otelx and sampler (which implements the SDK's
-// Sampler interface) speaks only the OpenTelemetry API and takes
-// WithTracerProvider and WithMeterProvider options defaulting to the
-// globals, so it costs nothing until the application installs an SDK, for
-// example with otelx.Setup. No package imports otelx; a test enforces it.
+// Sampler interface) speaks only the OpenTelemetry API; those that emit
+// telemetry take WithTracerProvider and WithMeterProvider options
+// defaulting to the globals, so they cost nothing until the application
+// installs an SDK, for example with otelx.Setup. ringbuffer emits none: it
+// sits on paths too hot for it. No package imports otelx; a test enforces
+// it.
 package otlpgo
