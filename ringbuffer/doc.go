@@ -19,13 +19,16 @@
 //
 // # Waiting
 //
-// TryPush and TryPop never block. Push and Pop wait: first by spinning a
-// little, then by yielding the processor, then by parking on a channel
-// until the other side makes progress, Close is called, or the context
-// ends. A consumer blocked on an empty queue uses no CPU, unlike queues
-// that spin while idle. Waking a parked goroutine costs the other side one
-// atomic load on every operation (to see there is nobody to wake) and a
-// channel close when there is.
+// TryPush and TryPop never park; MPMC's may yield while another goroutine
+// finishes with a slot it claimed. Push and Pop wait: first by spinning a
+// little (not at all with GOMAXPROCS=1), then by yielding the processor,
+// then by parking on a channel until the other side makes progress, Close
+// is called, or the context ends. A consumer blocked on an empty queue
+// uses no CPU, unlike queues that spin while idle. The other side pays one
+// atomic load per operation to see there is nobody to wake; while someone
+// is parked, a lock and a channel close wake every waiter, and parking
+// allocates that channel (one small allocation per park, none per item
+// while the queue is busy).
 //
 // # Closing
 //

@@ -9,8 +9,7 @@ import (
 // it is closed and empty.
 var ErrClosed = errors.New("ringbuffer: closed")
 
-// maxCapacity bounds the capacity so that positions never wrap and the
-// slot array stays addressable.
+// maxCapacity bounds the capacity, and so the slot array's size.
 const maxCapacity = 1 << 30
 
 // roundCapacity returns capacity rounded up to a power of two, at least 2.

@@ -19,7 +19,8 @@ const closedBit = uint64(1) << 63
 // goroutine is between claiming a slot and finishing with it (a few
 // nanoseconds, unless it is descheduled), they yield and wait for it
 // instead of answering falsely, as Vyukov's original queue would. The
-// zero MPMC is not usable; use NewMPMC.
+// zero MPMC is a closed queue of capacity 0 (pushes fail with ErrClosed,
+// pops return ErrClosed); use NewMPMC.
 //
 // Each operation costs one compare-and-swap when uncontended. Measured
 // here (BenchmarkQueue, one producer and one consumer), an item moves
@@ -48,7 +49,7 @@ type slot[T any] struct {
 }
 
 // NewMPMC returns an empty MPMC queue holding up to capacity items,
-// rounded up to a power of two. It panics if capacity is below 1 or above
+// rounded up to a power of two (at least 2). It panics if capacity is below 1 or above
 // 2^30, as make does for a negative length.
 func NewMPMC[T any](capacity int) *MPMC[T] {
 	c := roundCapacity(capacity, "MPMC")
@@ -60,7 +61,7 @@ func NewMPMC[T any](capacity int) *MPMC[T] {
 }
 
 // Cap returns the capacity.
-func (q *MPMC[T]) Cap() int { return int(q.mask + 1) }
+func (q *MPMC[T]) Cap() int { return len(q.slots) }
 
 // Len returns the number of items in the queue: exact when the queue is
 // quiet, a snapshot while it is in use.
@@ -86,6 +87,9 @@ func (q *MPMC[T]) Close() {
 // TryPush adds v if there is room, and reports whether it did. It returns
 // false when the queue is full or closed; Push tells the two apart.
 func (q *MPMC[T]) TryPush(v T) bool {
+	if q.slots == nil {
+		return false // the zero MPMC: closed, capacity 0
+	}
 	pos := q.enqPos.Load()
 	for {
 		if pos&closedBit != 0 {
@@ -117,6 +121,10 @@ func (q *MPMC[T]) TryPush(v T) bool {
 
 // TryPop removes and returns the oldest item, if there is one.
 func (q *MPMC[T]) TryPop() (T, bool) {
+	if q.slots == nil {
+		var zero T
+		return zero, false // the zero MPMC: closed, capacity 0
+	}
 	pos := q.deqPos.Load()
 	for {
 		s := &q.slots[pos&q.mask]
@@ -150,6 +158,9 @@ func (q *MPMC[T]) TryPop() (T, bool) {
 // drained reports whether the queue is closed and every push that took
 // effect has been popped. Until Close, it reads only the closed flag.
 func (q *MPMC[T]) drained() bool {
+	if q.slots == nil {
+		return true // the zero MPMC: closed and empty
+	}
 	if !q.closed.Load() {
 		return false
 	}
@@ -160,12 +171,20 @@ func (q *MPMC[T]) drained() bool {
 // Push adds v, waiting while the queue is full. It returns ErrClosed if
 // the queue is closed, or ctx's error if ctx ends first.
 func (q *MPMC[T]) Push(ctx context.Context, v T) error {
+	if q.TryPush(v) { // the fast path, without the waiting machinery
+		return nil
+	}
+	return q.pushSlow(ctx, v)
+}
+
+// pushSlow is Push once the queue was found full (or closed).
+func (q *MPMC[T]) pushSlow(ctx context.Context, v T) error {
 	var err error
 	werr := block(ctx, &q.notFull, func() bool {
 		if q.TryPush(v) {
 			return true
 		}
-		if q.enqPos.Load()&closedBit != 0 {
+		if q.enqPos.Load()&closedBit != 0 || q.slots == nil {
 			err = ErrClosed
 			return true
 		}
@@ -181,6 +200,14 @@ func (q *MPMC[T]) Push(ctx context.Context, v T) error {
 // empty. It returns ErrClosed once the queue is closed and empty, or ctx's
 // error if ctx ends first.
 func (q *MPMC[T]) Pop(ctx context.Context) (T, error) {
+	if v, ok := q.TryPop(); ok { // the fast path, without the waiting machinery
+		return v, nil
+	}
+	return q.popSlow(ctx)
+}
+
+// popSlow is Pop once the queue was found empty.
+func (q *MPMC[T]) popSlow(ctx context.Context) (T, error) {
 	var v T
 	var err error
 	werr := block(ctx, &q.notEmpty, func() bool {
@@ -200,10 +227,15 @@ func (q *MPMC[T]) Pop(ctx context.Context) (T, error) {
 	return v, err
 }
 
-// TryPushBatch adds as many items of vs as there is room for, in order,
-// and returns how many. It claims the room for all of them with one
-// compare-and-swap.
+// TryPushBatch adds up to len(vs) items of vs, in order, and returns how
+// many. It claims the room for all of them with one compare-and-swap, and
+// stops at a slot another goroutine is still emptying, so under
+// contention it may add fewer than there is room for; unlike TryPush it is
+// not linearizable against the queue's fill.
 func (q *MPMC[T]) TryPushBatch(vs []T) int {
+	if q.slots == nil {
+		return 0
+	}
 	pos := q.enqPos.Load()
 	for {
 		if pos&closedBit != 0 || len(vs) == 0 {
@@ -239,8 +271,13 @@ func (q *MPMC[T]) TryPushBatch(vs []T) int {
 }
 
 // TryPopBatch removes up to len(dst) of the oldest items into dst, in
-// order, and returns how many. It claims them with one compare-and-swap.
+// order, and returns how many. It claims them with one compare-and-swap,
+// and stops at a slot another goroutine is still filling, so under
+// contention it may return fewer than the queue holds.
 func (q *MPMC[T]) TryPopBatch(dst []T) int {
+	if q.slots == nil {
+		return 0
+	}
 	pos := q.deqPos.Load()
 	for {
 		if len(dst) == 0 {
@@ -288,7 +325,7 @@ func (q *MPMC[T]) PushBatch(ctx context.Context, vs []T) (int, error) {
 		if done == len(vs) {
 			return true
 		}
-		if q.enqPos.Load()&closedBit != 0 {
+		if q.enqPos.Load()&closedBit != 0 || q.slots == nil {
 			err = ErrClosed
 			return true
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,8 @@ type queue interface {
 	Len() int
 	Cap() int
 	Close()
+	Parked() int
+	CheckInvariants() error
 }
 
 var (
@@ -47,6 +50,9 @@ func checkInvariants(t testing.TB, q queue, model []int) {
 	t.Helper()
 	if q.Len() != len(model) || q.Len() > q.Cap() {
 		t.Fatalf("Len %d, model holds %d, Cap %d", q.Len(), len(model), q.Cap())
+	}
+	if err := q.CheckInvariants(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -225,12 +231,14 @@ func TestBlockedCallsWakeOnCloseAndContext(t *testing.T) {
 	}
 }
 
-// waitParked gives the goroutine under test time to block, then acts. The
-// outcome does not depend on the timing: acting before it parks only
-// exercises the path where it has not parked yet.
-func waitParked(t *testing.T, _ queue, act func()) {
+// waitParked waits until a goroutine has registered to park on q, then
+// acts. Registration comes just before parking; acting in between only
+// exercises the re-check that follows registration, with the same outcome.
+func waitParked(t *testing.T, q queue, act func()) {
 	t.Helper()
-	time.Sleep(5 * time.Millisecond)
+	for q.Parked() == 0 {
+		runtime.Gosched()
+	}
 	act()
 }
 
@@ -344,6 +352,20 @@ func TestExactlyOnceConcurrentSafe(t *testing.T) {
 			q.Close()
 			wg.Wait()
 			total := producers * perProducer
+			seenOnce := make([]bool, total)
+			for _, vs := range seen {
+				for _, v := range vs {
+					if seenOnce[v] {
+						t.Fatalf("item %d popped twice", v)
+					}
+					seenOnce[v] = true
+				}
+			}
+			for v, ok := range seenOnce {
+				if !ok {
+					t.Fatalf("item %d never popped", v)
+				}
+			}
 			if count.Load() != int64(total) || sum.Load() != int64(total*(total-1)/2) {
 				t.Fatalf("popped %d items summing to %d, want %d summing to %d", count.Load(), sum.Load(), total, total*(total-1)/2)
 			}
@@ -359,6 +381,118 @@ func TestExactlyOnceConcurrentSafe(t *testing.T) {
 						t.Fatalf("consumer %d saw %d after %d from producer %d", c, v, last[p], p)
 					}
 					last[p] = v
+				}
+			}
+		})
+	}
+}
+
+func TestZeroQueuesAreClosed(t *testing.T) {
+	ctx := context.Background()
+	for name, q := range map[string]queue{"mpmc": &ringbuffer.MPMC[int]{}, "spsc": &ringbuffer.SPSC[int]{}} {
+		if q.TryPush(1) || q.TryPushBatch([]int{1}) != 0 || q.Cap() != 0 || q.Len() != 0 {
+			t.Errorf("%s: zero queue accepted a push or reports a size", name)
+		}
+		if _, ok := q.TryPop(); ok || q.TryPopBatch(make([]int, 2)) != 0 {
+			t.Errorf("%s: zero queue popped", name)
+		}
+		if err := q.Push(ctx, 1); !errors.Is(err, ringbuffer.ErrClosed) {
+			t.Errorf("%s: zero queue Push = %v, want ErrClosed", name, err)
+		}
+		if _, err := q.Pop(ctx); !errors.Is(err, ringbuffer.ErrClosed) {
+			t.Errorf("%s: zero queue Pop = %v, want ErrClosed", name, err)
+		}
+		if n, err := q.PushBatch(ctx, []int{1}); n != 0 || !errors.Is(err, ringbuffer.ErrClosed) {
+			t.Errorf("%s: zero queue PushBatch = %d, %v", name, n, err)
+		}
+		if n, err := q.PopBatch(ctx, make([]int, 1)); n != 0 || !errors.Is(err, ringbuffer.ErrClosed) {
+			t.Errorf("%s: zero queue PopBatch = %d, %v", name, n, err)
+		}
+		q.Close()
+	}
+}
+
+func TestBlockedPushHonoursContext(t *testing.T) {
+	for _, k := range kinds {
+		q := k.make(2)
+		q.TryPush(1)
+		q.TryPush(2)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { _, err := q.PushBatch(ctx, []int{3, 4}); done <- err }()
+		waitParked(t, q, cancel)
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: blocked PushBatch after cancel: %v", k.name, err)
+		}
+		if n, err := q.PopBatch(context.Background(), nil); n != 0 || err != nil {
+			t.Errorf("%s: PopBatch into an empty slice = %d, %v; want 0, nil", k.name, n, err)
+		}
+		if got := drain(q); !slices.Equal(got, []int{1, 2}) {
+			t.Errorf("%s: queue holds %v after the cancelled push, want [1 2]", k.name, got)
+		}
+	}
+}
+
+// TestCloseWhilePushingConcurrentSafe closes the queue while producers are
+// pushing: every push that succeeded is popped exactly once, and none
+// succeeds after Close returned.
+func TestCloseWhilePushingConcurrentSafe(t *testing.T) {
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			producers := 3
+			if k.name == "spsc" {
+				producers = 1
+			}
+			q := k.make(4)
+			ctx := context.Background()
+			var accepted sync.Map
+			var closed atomic.Bool
+			var lateAccepts atomic.Int64
+			var pwg, cwg sync.WaitGroup
+			for p := range producers {
+				pwg.Go(func() {
+					for i := 0; ; i++ {
+						v := p*1_000_000 + i
+						wasClosed := closed.Load()
+						if err := q.Push(ctx, v); err != nil {
+							return
+						}
+						accepted.Store(v, true)
+						if wasClosed {
+							lateAccepts.Add(1)
+						}
+					}
+				})
+			}
+			popped := map[int]int{}
+			cwg.Go(func() {
+				for {
+					v, err := q.Pop(ctx)
+					if err != nil {
+						return
+					}
+					popped[v]++
+				}
+			})
+			for i := 0; i < 1000 && q.Len() == 0; i++ { // let the producers get going
+				runtime.Gosched()
+			}
+			q.Close()
+			closed.Store(true)
+			pwg.Wait()
+			cwg.Wait()
+			if n := lateAccepts.Load(); n != 0 {
+				t.Errorf("%d pushes started after Close returned and succeeded", n)
+			}
+			accepted.Range(func(k, _ any) bool {
+				if popped[k.(int)] != 1 {
+					t.Errorf("accepted item %d popped %d times", k, popped[k.(int)])
+				}
+				return true
+			})
+			for v, n := range popped {
+				if _, ok := accepted.Load(v); !ok || n != 1 {
+					t.Errorf("item %d popped %d times, accepted %v", v, n, ok)
 				}
 			}
 		})

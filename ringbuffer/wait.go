@@ -75,7 +75,11 @@ func (w *waitq) notify() {
 // spinning, then yielding, then parking on q until notified. It returns
 // ctx's error if ctx ends first.
 func block(ctx context.Context, q *waitq, try func() bool) error {
-	for i := 0; ; i++ {
+	start := 0
+	if !multicore {
+		start = spinLimit // with one processor, go straight to yielding
+	}
+	for i := start; ; i++ {
 		if try() {
 			return nil
 		}
@@ -98,9 +102,13 @@ func block(ctx context.Context, q *waitq, try func() bool) error {
 		if err := q.wait(ctx, ch); err != nil {
 			return err
 		}
-		i = 0
+		i = start
 	}
 }
+
+// multicore is whether spinning can help: with one processor, the
+// goroutine that would make room cannot run while this one spins.
+var multicore = runtime.GOMAXPROCS(0) > 1
 
 // spinSink is read by pause; nothing writes it, so its cache line stays
 // shared and each read is a cheap load the compiler cannot remove.
