@@ -180,8 +180,16 @@ func (q *SPSC[T]) drained() bool {
 // Push adds v, waiting while the queue is full. It returns ErrClosed if
 // the queue is closed, or ctx's error if ctx ends first.
 func (q *SPSC[T]) Push(ctx context.Context, v T) error {
-	if q.TryPush(v) { // the fast path, without the waiting machinery
-		return nil
+	// The fast path, without the waiting machinery: room by the cached
+	// consumer position only. When that shows none, pushSlow reads the
+	// real one, waiting for a batch of room.
+	tail := q.tail.Load()
+	if tail&closedBit == 0 && q.buf != nil && tail-q.headCache <= q.mask {
+		q.buf[tail&q.mask] = v
+		if q.tail.CompareAndSwap(tail, tail+1) {
+			q.notEmpty.notify()
+			return nil
+		}
 	}
 	return q.pushSlow(ctx, v)
 }
