@@ -24,7 +24,7 @@ const closedBit = uint64(1) << 63
 //
 // Each operation costs one compare-and-swap when uncontended. Measured
 // here (BenchmarkQueue, one producer and one consumer), an item moves
-// through in ~24 ns against a buffered channel's ~40 ns.
+// through in 20-30 ns against a buffered channel's ~39 ns.
 type MPMC[T any] struct {
 	_        pad
 	enqPos   atomic.Uint64 // next position to push; closedBit once closed
