@@ -179,21 +179,7 @@ func (q *MPMC[T]) Push(ctx context.Context, v T) error {
 
 // pushSlow is Push once the queue was found full (or closed).
 func (q *MPMC[T]) pushSlow(ctx context.Context, v T) error {
-	var err error
-	werr := block(ctx, &q.notFull, func() bool {
-		if q.TryPush(v) {
-			return true
-		}
-		if q.enqPos.Load()&closedBit != 0 || q.slots == nil {
-			err = ErrClosed
-			return true
-		}
-		return false
-	})
-	if werr != nil {
-		return werr
-	}
-	return err
+	return pushWait[T](ctx, q, &q.notFull, v)
 }
 
 // Pop removes and returns the oldest item, waiting while the queue is
@@ -208,23 +194,7 @@ func (q *MPMC[T]) Pop(ctx context.Context) (T, error) {
 
 // popSlow is Pop once the queue was found empty.
 func (q *MPMC[T]) popSlow(ctx context.Context) (T, error) {
-	var v T
-	var err error
-	werr := block(ctx, &q.notEmpty, func() bool {
-		var ok bool
-		if v, ok = q.TryPop(); ok {
-			return true
-		}
-		if q.drained() {
-			err = ErrClosed
-			return true
-		}
-		return false
-	})
-	if werr != nil {
-		return v, werr
-	}
-	return v, err
+	return popWait[T](ctx, q, &q.notEmpty)
 }
 
 // TryPushBatch adds up to len(vs) items of vs, in order, and returns how
@@ -318,46 +288,15 @@ func (q *MPMC[T]) TryPopBatch(dst []T) int {
 // first or ctx's error if ctx ended first. Other producers' items may be
 // interleaved between batches that need to wait.
 func (q *MPMC[T]) PushBatch(ctx context.Context, vs []T) (int, error) {
-	done := 0
-	var err error
-	werr := block(ctx, &q.notFull, func() bool {
-		done += q.TryPushBatch(vs[done:])
-		if done == len(vs) {
-			return true
-		}
-		if q.enqPos.Load()&closedBit != 0 || q.slots == nil {
-			err = ErrClosed
-			return true
-		}
-		return false
-	})
-	if werr != nil {
-		return done, werr
-	}
-	return done, err
+	return pushBatchWait[T](ctx, q, &q.notFull, vs)
 }
 
 // PopBatch removes up to len(dst) of the oldest items into dst, waiting
 // until there is at least one. It returns how many, with ErrClosed once
 // the queue is closed and empty, or ctx's error if ctx ends first.
 func (q *MPMC[T]) PopBatch(ctx context.Context, dst []T) (int, error) {
-	if len(dst) == 0 {
-		return 0, nil
-	}
-	n := 0
-	var err error
-	werr := block(ctx, &q.notEmpty, func() bool {
-		if n = q.TryPopBatch(dst); n > 0 {
-			return true
-		}
-		if q.drained() {
-			err = ErrClosed
-			return true
-		}
-		return false
-	})
-	if werr != nil {
-		return 0, werr
-	}
-	return n, err
+	return popBatchWait[T](ctx, q, &q.notEmpty, dst)
 }
+
+// closedForPush reports whether pushes fail: closed, or the zero queue.
+func (q *MPMC[T]) closedForPush() bool { return q.enqPos.Load()&closedBit != 0 || q.slots == nil }

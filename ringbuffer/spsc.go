@@ -245,69 +245,22 @@ func (q *SPSC[T]) Pop(ctx context.Context) (T, error) {
 
 // popSlow is Pop once the queue was found empty.
 func (q *SPSC[T]) popSlow(ctx context.Context) (T, error) {
-	var v T
-	var err error
-	werr := block(ctx, &q.notEmpty, func() bool {
-		var ok bool
-		if v, ok = q.TryPop(); ok {
-			return true
-		}
-		if q.drained() {
-			err = ErrClosed
-			return true
-		}
-		return false
-	})
-	if werr != nil {
-		return v, werr
-	}
-	return v, err
+	return popWait[T](ctx, q, &q.notEmpty)
 }
 
 // PushBatch adds every item of vs in order, waiting for room as needed.
 // It returns how many it pushed, with ErrClosed if the queue was closed
 // first or ctx's error if ctx ended first.
 func (q *SPSC[T]) PushBatch(ctx context.Context, vs []T) (int, error) {
-	done := 0
-	var err error
-	werr := block(ctx, &q.notFull, func() bool {
-		done += q.TryPushBatch(vs[done:])
-		if done == len(vs) {
-			return true
-		}
-		if q.tail.Load()&closedBit != 0 || q.buf == nil {
-			err = ErrClosed
-			return true
-		}
-		return false
-	})
-	if werr != nil {
-		return done, werr
-	}
-	return done, err
+	return pushBatchWait[T](ctx, q, &q.notFull, vs)
 }
 
 // PopBatch removes up to len(dst) of the oldest items into dst, waiting
 // until there is at least one. It returns how many, with ErrClosed once
 // the queue is closed and empty, or ctx's error if ctx ends first.
 func (q *SPSC[T]) PopBatch(ctx context.Context, dst []T) (int, error) {
-	if len(dst) == 0 {
-		return 0, nil
-	}
-	n := 0
-	var err error
-	werr := block(ctx, &q.notEmpty, func() bool {
-		if n = q.TryPopBatch(dst); n > 0 {
-			return true
-		}
-		if q.drained() {
-			err = ErrClosed
-			return true
-		}
-		return false
-	})
-	if werr != nil {
-		return 0, werr
-	}
-	return n, err
+	return popBatchWait[T](ctx, q, &q.notEmpty, dst)
 }
+
+// closedForPush reports whether pushes fail: closed, or the zero queue.
+func (q *SPSC[T]) closedForPush() bool { return q.tail.Load()&closedBit != 0 || q.buf == nil }

@@ -121,3 +121,97 @@ func pause(n int) {
 		spinSink.Load()
 	}
 }
+
+// waitable is what the blocking calls need of a queue.
+type waitable[T any] interface {
+	TryPush(T) bool
+	TryPop() (T, bool)
+	TryPushBatch([]T) int
+	TryPopBatch([]T) int
+	closedForPush() bool
+	drained() bool
+}
+
+// pushWait pushes v, waiting on w while q is full.
+func pushWait[T any, Q waitable[T]](ctx context.Context, q Q, w *waitq, v T) error {
+	var err error
+	werr := block(ctx, w, func() bool {
+		if q.TryPush(v) {
+			return true
+		}
+		if q.closedForPush() {
+			err = ErrClosed
+			return true
+		}
+		return false
+	})
+	if werr != nil {
+		return werr
+	}
+	return err
+}
+
+// popWait pops an item, waiting on w while q is empty.
+func popWait[T any, Q waitable[T]](ctx context.Context, q Q, w *waitq) (T, error) {
+	var v T
+	var err error
+	werr := block(ctx, w, func() bool {
+		var ok bool
+		if v, ok = q.TryPop(); ok {
+			return true
+		}
+		if q.drained() {
+			err = ErrClosed
+			return true
+		}
+		return false
+	})
+	if werr != nil {
+		return v, werr
+	}
+	return v, err
+}
+
+// pushBatchWait pushes every item of vs in order, waiting on w for room.
+func pushBatchWait[T any, Q waitable[T]](ctx context.Context, q Q, w *waitq, vs []T) (int, error) {
+	done := 0
+	var err error
+	werr := block(ctx, w, func() bool {
+		done += q.TryPushBatch(vs[done:])
+		if done == len(vs) {
+			return true
+		}
+		if q.closedForPush() {
+			err = ErrClosed
+			return true
+		}
+		return false
+	})
+	if werr != nil {
+		return done, werr
+	}
+	return done, err
+}
+
+// popBatchWait pops up to len(dst) items, waiting on w for at least one.
+func popBatchWait[T any, Q waitable[T]](ctx context.Context, q Q, w *waitq, dst []T) (int, error) {
+	if len(dst) == 0 {
+		return 0, nil
+	}
+	n := 0
+	var err error
+	werr := block(ctx, w, func() bool {
+		if n = q.TryPopBatch(dst); n > 0 {
+			return true
+		}
+		if q.drained() {
+			err = ErrClosed
+			return true
+		}
+		return false
+	})
+	if werr != nil {
+		return 0, werr
+	}
+	return n, err
+}
