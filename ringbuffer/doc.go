@@ -25,10 +25,9 @@
 // then by parking on a channel until the other side makes progress, Close
 // is called, or the context ends. A consumer blocked on an empty queue
 // uses no CPU, unlike queues that spin while idle. The other side pays one
-// atomic load per operation to see there is nobody to wake; while someone
-// is parked, a lock and a channel close wake every waiter, and parking
-// allocates that channel (one small allocation per park, none per item
-// while the queue is busy).
+// atomic load per operation to see there is nobody to wake, and a
+// non-blocking channel send when there is; parking and waking allocate
+// nothing.
 //
 // # Closing
 //

@@ -80,8 +80,8 @@ func (q *MPMC[T]) Len() int {
 func (q *MPMC[T]) Close() {
 	q.enqPos.Or(closedBit)
 	q.closed.Store(true)
-	q.notFull.notify()
-	q.notEmpty.notify()
+	q.notFull.closeAll()
+	q.notEmpty.closeAll()
 }
 
 // TryPush adds v if there is room, and reports whether it did. It returns

@@ -498,3 +498,39 @@ func TestCloseWhilePushingConcurrentSafe(t *testing.T) {
 		})
 	}
 }
+
+// TestParkingDoesNotAllocate parks a consumer on an empty queue and wakes
+// it with one item, again and again: nothing is allocated per cycle.
+func TestParkingDoesNotAllocate(t *testing.T) {
+	ctx := context.Background()
+	for _, k := range kinds {
+		q := k.make(4)
+		var got atomic.Int64
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				if _, err := q.Pop(ctx); err != nil {
+					return
+				}
+				got.Add(1)
+			}
+		}()
+		var sent int64
+		allocs := testing.AllocsPerRun(200, func() {
+			for q.Parked() == 0 {
+				runtime.Gosched()
+			}
+			q.TryPush(1)
+			sent++
+			for got.Load() < sent {
+				runtime.Gosched()
+			}
+		})
+		q.Close()
+		<-done
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per park and wake, want 0", k.name, allocs)
+		}
+	}
+}

@@ -70,8 +70,8 @@ func (q *SPSC[T]) Len() int {
 func (q *SPSC[T]) Close() {
 	q.tail.Or(closedBit)
 	q.closed.Store(true)
-	q.notFull.notify()
-	q.notEmpty.notify()
+	q.notFull.closeAll()
+	q.notEmpty.closeAll()
 }
 
 // room returns how many items the producer can push at tail, refreshing

@@ -19,56 +19,68 @@ const (
 // not be copied after first use.
 //
 // A waiter registers (prepare), re-checks the queue, and only then parks
-// on the channel it registered with; a notifier that publishes first and
-// then finds a registered waiter closes that channel. With sequentially
-// consistent atomics one of the two always sees the other, so no wakeup is
-// lost. notify costs one atomic load while nobody waits.
+// on a token channel of capacity one; a notifier that publishes first and
+// then finds a registered waiter drops a token in it (without blocking).
+// With sequentially consistent atomics one of the two always sees the
+// other, and a token dropped before the waiter parks stays in the channel,
+// so no wakeup is lost. A token wakes one waiter; a waiter that succeeds
+// passes the wakeup on while others wait (block does), and close wakes
+// them all. The channels are made once, so parking allocates nothing.
+// notify costs one atomic load while nobody waits.
 type waitq struct {
 	waiters atomic.Int32
-	mu      struct {
-		sync.Mutex
-		ch chan struct{} // closed to wake every waiter, then replaced
-	}
+	once    sync.Once
+	token   chan struct{} // capacity 1: a wakeup for one waiter
+	closed  chan struct{} // closed by closeAll: wakes every waiter
+	closing sync.Once
 }
 
-// prepare registers a waiter and returns the channel to park on. The
-// caller must re-check its condition, then call wait or cancel.
-func (w *waitq) prepare() chan struct{} {
-	w.mu.Lock()
-	if w.mu.ch == nil {
-		w.mu.ch = make(chan struct{})
-	}
-	ch := w.mu.ch
+func (w *waitq) init() {
+	w.once.Do(func() {
+		w.token = make(chan struct{}, 1)
+		w.closed = make(chan struct{})
+	})
+}
+
+// prepare registers a waiter. The caller must re-check its condition, then
+// call wait or cancel.
+func (w *waitq) prepare() {
+	w.init()
 	w.waiters.Add(1)
-	w.mu.Unlock()
-	return ch
 }
 
 // cancel unregisters a waiter that did not park.
 func (w *waitq) cancel() { w.waiters.Add(-1) }
 
-// wait parks until ch is closed or ctx ends, then unregisters.
-func (w *waitq) wait(ctx context.Context, ch chan struct{}) error {
+// wait parks until a token arrives, closeAll is called or ctx ends, then
+// unregisters.
+func (w *waitq) wait(ctx context.Context) error {
 	defer w.waiters.Add(-1)
 	select {
-	case <-ch:
+	case <-w.token:
+		return nil
+	case <-w.closed:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// notify wakes every parked waiter, if there is any.
+// notify wakes one parked waiter, if there is any.
 func (w *waitq) notify() {
 	if w.waiters.Load() == 0 {
 		return
 	}
-	w.mu.Lock()
-	if w.mu.ch != nil {
-		close(w.mu.ch)
-		w.mu.ch = nil
+	select {
+	case w.token <- struct{}{}:
+	default: // a token is already waiting to be taken
 	}
-	w.mu.Unlock()
+}
+
+// closeAll wakes every waiter, now and later: for Close.
+func (w *waitq) closeAll() {
+	w.init()
+	w.closing.Do(func() { close(w.closed) })
 }
 
 // block runs try until it reports done, backing off between attempts:
@@ -94,13 +106,18 @@ func block(ctx context.Context, q *waitq, try func() bool) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ch := q.prepare()
+		q.prepare()
 		if try() {
 			q.cancel()
+			q.notify() // a token meant for this waiter may be left: pass it on
 			return nil
 		}
-		if err := q.wait(ctx, ch); err != nil {
+		if err := q.wait(ctx); err != nil {
 			return err
+		}
+		if try() {
+			q.notify() // there may be more: wake the next waiter, if any
+			return nil
 		}
 		i = start
 	}
