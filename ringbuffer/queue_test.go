@@ -84,6 +84,8 @@ func TestAgainstModel(t *testing.T) {
 			seed := uint64(time.Now().UnixNano())
 			t.Logf("seed %d", seed)
 			rng := rand.New(rand.NewPCG(seed, 3))
+			cancelled, cancel := context.WithCancel(context.Background())
+			cancel()
 			for round := range 200 {
 				q := k.make(1 + rng.IntN(16))
 				var model []int
@@ -135,9 +137,45 @@ func TestAgainstModel(t *testing.T) {
 						}
 						model = model[want:]
 					default:
-						if rng.IntN(10) == 0 {
+						switch rng.IntN(10) {
+						case 0:
 							q.Close()
 							closed = true
+						case 1, 2, 3, 4:
+							// Push with an ended context: it pushes if it
+							// can, else says why not, without waiting.
+							err := q.Push(cancelled, next)
+							var want error
+							switch {
+							case closed:
+								want = ringbuffer.ErrClosed
+							case len(model) == q.Cap():
+								want = context.Canceled
+							}
+							if !errors.Is(err, want) || (want == nil && err != nil) {
+								t.Fatalf("round %d: Push(%d) = %v, want %v", round, next, err, want)
+							}
+							if err == nil {
+								model = append(model, next)
+							}
+							next++
+						default:
+							v, err := q.Pop(cancelled)
+							switch {
+							case len(model) > 0:
+								if err != nil || v != model[0] {
+									t.Fatalf("round %d: Pop = %d, %v; model %v", round, v, err, model)
+								}
+								model = model[1:]
+							case closed:
+								if !errors.Is(err, ringbuffer.ErrClosed) {
+									t.Fatalf("round %d: Pop of a closed, empty queue = %v", round, err)
+								}
+							default:
+								if !errors.Is(err, context.Canceled) {
+									t.Fatalf("round %d: Pop of an empty queue with an ended context = %v", round, err)
+								}
+							}
 						}
 					}
 					checkInvariants(t, q, model)
