@@ -39,11 +39,16 @@ func (q *MPMC[T]) CheckInvariants() error {
 // positions they copy.
 func (q *SPSC[T]) CheckInvariants() error {
 	head, tail := q.head.Load(), q.tail.Load()&^closedBit
-	if head > tail || tail-head > uint64(len(q.buf)) {
-		return fmt.Errorf("positions head %d tail %d, capacity %d", head, tail, len(q.buf))
+	if head > tail || tail-head > uint64(len(q.slots)) {
+		return fmt.Errorf("positions head %d tail %d, capacity %d", head, tail, len(q.slots))
 	}
-	if q.headCache > head || q.tailCache > tail {
-		return fmt.Errorf("caches ahead: headCache %d > head %d or tailCache %d > tail %d", q.headCache, head, q.tailCache, tail)
+	if q.headCache > head {
+		return fmt.Errorf("cache ahead: headCache %d > head %d", q.headCache, head)
+	}
+	for pos := head; pos < tail; pos++ {
+		if seq := q.slots[pos&q.mask].seq.Load(); seq != pos+1 {
+			return fmt.Errorf("slot of full position %d marked %d", pos, seq)
+		}
 	}
 	return nil
 }

@@ -16,30 +16,31 @@ import (
 // queue of capacity 0 (pushes fail with ErrClosed, pops return ErrClosed);
 // use NewSPSC.
 //
-// Each side keeps a cached copy of the other's position and reads the
-// real one only when the copy says full (or empty), so one
-// compare-and-swap (which also sees a concurrent Close) publishes an item
-// or a whole batch. Measured here (BenchmarkQueue, one producer and one
-// consumer), an item moves through in 28-41 ns, about a buffered
-// channel's ~39 ns: use it for batches, which move in 2-7 ns per item, or
-// use MPMC.
+// The producer marks each slot it fills with its position, as MPMC does,
+// and the consumer polls the mark of the next slot, never the producer's
+// position, so an empty queue's consumer does not pull at the line the
+// producer writes on every push. The consumer frees slots by storing its
+// position, which the producer reads only when its cached copy says full,
+// and then waits for a batch of room rather than one slot. Measured here
+// (BenchmarkQueue, one producer and one consumer), an item moves through
+// in ~16 ns against a buffered channel's ~34 ns, and in batches of 64 in
+// ~7 ns per item.
 type SPSC[T any] struct {
 	_ pad
-	// Producer's line: tail is published, the rest is the producer's own.
+	// Producer's line: tail claims positions (and sees Close) by CAS.
 	tail      atomic.Uint64 // next position to push; closedBit once closed
 	headCache uint64        // the consumer's position as last seen
 	_         pad
-	// Consumer's line.
-	head      atomic.Uint64 // next position to pop
-	tailCache uint64        // the producer's position as last seen
-	_         pad
-	closed    atomic.Bool // set by Close; read by waiting consumers
-	_         pad
-	mask      uint64 // immutable: capacity-1
-	buf       []T
-	notFull   waitq
-	_         pad
-	notEmpty  waitq
+	// Consumer's line: head frees slots.
+	head     atomic.Uint64 // next position to pop
+	_        pad
+	closed   atomic.Bool // set by Close; read by waiting consumers
+	_        pad
+	mask     uint64    // immutable: capacity-1
+	slots    []slot[T] // seq is p+1 once the item of position p is published
+	notFull  waitq
+	_        pad
+	notEmpty waitq
 }
 
 // NewSPSC returns an empty SPSC queue holding up to capacity items,
@@ -47,11 +48,15 @@ type SPSC[T any] struct {
 // 2^30, as make does for a negative length.
 func NewSPSC[T any](capacity int) *SPSC[T] {
 	c := roundCapacity(capacity, "SPSC")
-	return &SPSC[T]{mask: c - 1, buf: make([]T, c)}
+	q := &SPSC[T]{mask: c - 1, slots: make([]slot[T], c)}
+	for i := range q.slots {
+		q.slots[i].seq.Store(uint64(i) - c) // marks no position yet
+	}
+	return q
 }
 
 // Cap returns the capacity.
-func (q *SPSC[T]) Cap() int { return len(q.buf) }
+func (q *SPSC[T]) Cap() int { return len(q.slots) }
 
 // Len returns the number of items in the queue: exact when the queue is
 // quiet, a snapshot while it is in use.
@@ -89,12 +94,23 @@ func (q *SPSC[T]) room(tail uint64, want int) int {
 // false when the queue is full or closed; Push tells the two apart.
 func (q *SPSC[T]) TryPush(v T) bool {
 	tail := q.tail.Load()
-	if tail&closedBit != 0 || q.buf == nil || q.room(tail, 1) == 0 {
+	if tail&closedBit != 0 || q.slots == nil || q.room(tail, 1) == 0 {
 		return false
 	}
-	q.buf[tail&q.mask] = v
-	if !q.tail.CompareAndSwap(tail, tail+1) {
-		return false // closed meanwhile: the item was not published
+	q.slots[tail&q.mask].val = v
+	return q.commit(tail, 1)
+}
+
+// commit publishes the n items written from position tail on: it claims
+// the positions with a compare-and-swap, which fails if the queue was
+// closed meanwhile, then marks each slot full for the consumer, which
+// polls the slots and never the producer's position.
+func (q *SPSC[T]) commit(tail uint64, n int) bool {
+	if !q.tail.CompareAndSwap(tail, tail+uint64(n)) {
+		return false // closed meanwhile: nothing was published
+	}
+	for i := range uint64(n) {
+		q.slots[(tail+i)&q.mask].seq.Store(tail + i + 1)
 	}
 	q.notEmpty.notify()
 	return true
@@ -104,7 +120,7 @@ func (q *SPSC[T]) TryPush(v T) bool {
 // and returns how many; one compare-and-swap publishes them all.
 func (q *SPSC[T]) TryPushBatch(vs []T) int {
 	tail := q.tail.Load()
-	if tail&closedBit != 0 || len(vs) == 0 || q.buf == nil {
+	if tail&closedBit != 0 || len(vs) == 0 || q.slots == nil {
 		return 0
 	}
 	n := q.room(tail, len(vs))
@@ -112,56 +128,57 @@ func (q *SPSC[T]) TryPushBatch(vs []T) int {
 		return 0
 	}
 	for i := range n {
-		q.buf[(tail+uint64(i))&q.mask] = vs[i]
+		q.slots[(tail+uint64(i))&q.mask].val = vs[i]
 	}
-	if !q.tail.CompareAndSwap(tail, tail+uint64(n)) {
-		return 0 // closed meanwhile: nothing was published
+	if !q.commit(tail, n) {
+		return 0
 	}
-	q.notEmpty.notify()
 	return n
 }
 
-// available returns how many items the consumer can pop at head,
-// refreshing its view of the producer only when the cached one shows none.
-func (q *SPSC[T]) available(head uint64, want int) int {
-	n := q.tailCache - head
-	if q.tailCache < head || n < uint64(want) {
-		q.tailCache = q.tail.Load() &^ closedBit
-		n = q.tailCache - head
+// ready counts the published items from position head on, up to want.
+func (q *SPSC[T]) ready(head uint64, want int) int {
+	n := 0
+	for n < want && n <= int(q.mask) && q.slots[(head+uint64(n))&q.mask].seq.Load() == head+uint64(n)+1 {
+		n++
 	}
-	return int(min(n, uint64(want)))
+	return n
 }
 
 // TryPop removes and returns the oldest item, if there is one.
 func (q *SPSC[T]) TryPop() (T, bool) {
-	head := q.head.Load()
 	var zero T
-	if q.buf == nil || q.available(head, 1) == 0 {
+	if q.slots == nil {
 		return zero, false
 	}
-	v := q.buf[head&q.mask]
-	q.buf[head&q.mask] = zero
+	head := q.head.Load()
+	if q.ready(head, 1) == 0 {
+		return zero, false
+	}
+	s := &q.slots[head&q.mask]
+	v := s.val
+	s.val = zero // let the garbage collector have what it points to
 	q.head.Store(head + 1)
 	q.notFull.notify()
 	return v, true
 }
 
 // TryPopBatch removes up to len(dst) of the oldest items into dst, in
-// order, and returns how many; one atomic store releases their slots.
+// order, and returns how many; one atomic store frees their slots.
 func (q *SPSC[T]) TryPopBatch(dst []T) int {
-	if q.buf == nil {
+	if q.slots == nil {
 		return 0
 	}
 	head := q.head.Load()
-	n := q.available(head, len(dst))
+	n := q.ready(head, len(dst))
 	if n == 0 {
 		return 0
 	}
 	var zero T
 	for i := range n {
-		j := (head + uint64(i)) & q.mask
-		dst[i] = q.buf[j]
-		q.buf[j] = zero
+		s := &q.slots[(head+uint64(i))&q.mask]
+		dst[i] = s.val
+		s.val = zero
 	}
 	q.head.Store(head + uint64(n))
 	q.notFull.notify()
@@ -171,7 +188,7 @@ func (q *SPSC[T]) TryPopBatch(dst []T) int {
 // drained reports whether the queue is closed and empty. It reads the
 // producer's position only once the queue is closed.
 func (q *SPSC[T]) drained() bool {
-	if q.buf == nil {
+	if q.slots == nil {
 		return true // the zero SPSC: closed and empty
 	}
 	if !q.closed.Load() {
@@ -187,10 +204,9 @@ func (q *SPSC[T]) Push(ctx context.Context, v T) error {
 	// consumer position only. When that shows none, pushSlow reads the
 	// real one, waiting for a batch of room.
 	tail := q.tail.Load()
-	if tail&closedBit == 0 && q.buf != nil && tail-q.headCache <= q.mask {
-		q.buf[tail&q.mask] = v
-		if q.tail.CompareAndSwap(tail, tail+1) {
-			q.notEmpty.notify()
+	if tail&closedBit == 0 && q.slots != nil && tail-q.headCache <= q.mask {
+		q.slots[tail&q.mask].val = v
+		if q.commit(tail, 1) {
 			return nil
 		}
 	}
@@ -204,7 +220,7 @@ func (q *SPSC[T]) pushSlow(ctx context.Context, v T) error {
 	werr := block(ctx, &q.notFull, func() bool {
 		tries++
 		tail := q.tail.Load()
-		if tail&closedBit != 0 || q.buf == nil {
+		if tail&closedBit != 0 || q.slots == nil {
 			err = ErrClosed
 			return true
 		}
@@ -219,12 +235,10 @@ func (q *SPSC[T]) pushSlow(ctx context.Context, v T) error {
 		if q.room(tail, need) < need {
 			return false
 		}
-		q.buf[tail&q.mask] = v
-		if !q.tail.CompareAndSwap(tail, tail+1) {
+		q.slots[tail&q.mask].val = v
+		if !q.commit(tail, 1) {
 			err = ErrClosed // closed meanwhile: not published
-			return true
 		}
-		q.notEmpty.notify()
 		return true
 	})
 	if werr != nil {
@@ -263,4 +277,4 @@ func (q *SPSC[T]) PopBatch(ctx context.Context, dst []T) (int, error) {
 }
 
 // closedForPush reports whether pushes fail: closed, or the zero queue.
-func (q *SPSC[T]) closedForPush() bool { return q.tail.Load()&closedBit != 0 || q.buf == nil }
+func (q *SPSC[T]) closedForPush() bool { return q.tail.Load()&closedBit != 0 || q.slots == nil }
