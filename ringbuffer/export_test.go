@@ -45,10 +45,20 @@ func (q *SPSC[T]) CheckInvariants() error {
 	if q.headCache > head {
 		return fmt.Errorf("cache ahead: headCache %d > head %d", q.headCache, head)
 	}
-	for pos := head; pos < tail; pos++ {
-		if seq := q.slots[pos&q.mask].seq.Load(); seq != pos+1 {
-			return fmt.Errorf("slot of full position %d marked %d", pos, seq)
+	pos := max(head, q.readyEnd)
+	for pos < tail {
+		i := pos & q.mask
+		switch seq := q.slots[i].seq.Load(); {
+		case seq == pos+1:
+			pos++
+		case seq == (pos+1)|batchMark && q.counts[i] > 0:
+			pos += q.counts[i]
+		default:
+			return fmt.Errorf("publication at position %d marked %x with count %d", pos, seq, q.counts[i])
 		}
+	}
+	if pos != max(tail, q.readyEnd) {
+		return fmt.Errorf("publications end at %d, tail is %d", pos, tail)
 	}
 	return nil
 }

@@ -16,15 +16,16 @@ import (
 // queue of capacity 0 (pushes fail with ErrClosed, pops return ErrClosed);
 // use NewSPSC.
 //
-// The producer marks each slot it fills with its position, as MPMC does,
-// and the consumer polls the mark of the next slot, never the producer's
-// position, so an empty queue's consumer does not pull at the line the
-// producer writes on every push. The consumer frees slots by storing its
+// The producer marks the slot where each publication begins, with its
+// position (and, for a batch, the count), and the consumer polls that mark,
+// never the producer's position, so an empty queue's consumer does not
+// pull at the line the producer writes on every push, and one mark
+// publishes a whole batch. The consumer frees slots by storing its
 // position, which the producer reads only when its cached copy says full,
 // and then waits for a batch of room rather than one slot. Measured here
 // (BenchmarkQueue, one producer and one consumer), an item moves through
-// in ~16 ns against a buffered channel's ~34 ns, and in batches of 64 in
-// ~7 ns per item.
+// in MEASURED_SPSC against a buffered channel's MEASURED_CHAN, and in
+// batches of 64 in MEASURED_SPSC_BATCH per item.
 type SPSC[T any] struct {
 	_ pad
 	// Producer's line: tail claims positions (and sees Close) by CAS.
@@ -33,11 +34,13 @@ type SPSC[T any] struct {
 	_         pad
 	// Consumer's line: head frees slots.
 	head     atomic.Uint64 // next position to pop
+	readyEnd uint64        // consumer's own: positions below it are known published
 	_        pad
 	closed   atomic.Bool // set by Close; read by waiting consumers
 	_        pad
 	mask     uint64    // immutable: capacity-1
-	slots    []slot[T] // seq is p+1 once the item of position p is published
+	slots    []slot[T] // seq is p+1 (or p+1|batchMark) when a publication begins at position p
+	counts   []uint64  // items in the batch beginning at a slot; set before its seq
 	notFull  waitq
 	_        pad
 	notEmpty waitq
@@ -48,7 +51,7 @@ type SPSC[T any] struct {
 // 2^30, as make does for a negative length.
 func NewSPSC[T any](capacity int) *SPSC[T] {
 	c := roundCapacity(capacity, "SPSC")
-	q := &SPSC[T]{mask: c - 1, slots: make([]slot[T], c)}
+	q := &SPSC[T]{mask: c - 1, slots: make([]slot[T], c), counts: make([]uint64, c)}
 	for i := range q.slots {
 		q.slots[i].seq.Store(uint64(i) - c) // marks no position yet
 	}
@@ -109,8 +112,13 @@ func (q *SPSC[T]) commit(tail uint64, n int) bool {
 	if !q.tail.CompareAndSwap(tail, tail+uint64(n)) {
 		return false // closed meanwhile: nothing was published
 	}
-	for i := range uint64(n) {
-		q.slots[(tail+i)&q.mask].seq.Store(tail + i + 1)
+	if n == 1 {
+		q.slots[tail&q.mask].seq.Store(tail + 1)
+	} else {
+		// A batch: the count goes in a side array, flagged in the mark, so
+		// that single items never touch that array's cache lines.
+		q.counts[tail&q.mask] = uint64(n)
+		q.slots[tail&q.mask].seq.Store((tail + 1) | batchMark) // after the count
 	}
 	q.notEmpty.notify()
 	return true
@@ -136,13 +144,26 @@ func (q *SPSC[T]) TryPushBatch(vs []T) int {
 	return n
 }
 
-// ready counts the published items from position head on, up to want.
+// batchMark flags the mark of a slot that begins a batch publication,
+// whose count is in counts. Positions stay far below it.
+const batchMark = uint64(1) << 62
+
+// ready returns how many items are published from position head on, up
+// to want. Publications are contiguous and popped in order, so only the
+// slot where the last known publication ends needs looking at.
 func (q *SPSC[T]) ready(head uint64, want int) int {
-	n := 0
-	for n < want && n <= int(q.mask) && q.slots[(head+uint64(n))&q.mask].seq.Load() == head+uint64(n)+1 {
-		n++
+	for q.readyEnd-head < uint64(want) {
+		i := q.readyEnd & q.mask
+		switch q.slots[i].seq.Load() {
+		case q.readyEnd + 1:
+			q.readyEnd++
+		case (q.readyEnd + 1) | batchMark:
+			q.readyEnd += q.counts[i]
+		default:
+			return int(min(q.readyEnd-head, uint64(want)))
+		}
 	}
-	return n
+	return int(min(q.readyEnd-head, uint64(want)))
 }
 
 // TryPop removes and returns the oldest item, if there is one.
