@@ -23,8 +23,9 @@ const closedBit = uint64(1) << 63
 // pops return ErrClosed); use NewMPMC.
 //
 // Each operation costs one compare-and-swap when uncontended. Measured
-// here (BenchmarkQueue, one producer and one consumer), an item moves
-// through in 20-30 ns against a buffered channel's ~39 ns.
+// here (BenchmarkQueue), an item moves through in ~13 ns with one producer
+// and one consumer and ~17 ns with two of each, against a buffered
+// channel's ~33 and ~35 ns.
 type MPMC[T any] struct {
 	_        pad
 	enqPos   atomic.Uint64 // next position to push; closedBit once closed
