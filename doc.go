@@ -20,11 +20,13 @@
 //	services (ot=th: in the tracestate)
 //	A bounded queue faster than a channel that      ringbuffer   ringbuffer.NewMPMC, NewSPSC
 //	parks instead of spinning when idle
+//	Exact decimal prices and quantities on an       orderbook    orderbook.ParsePrice, ParseQty
+//	instrument's tick and lot grid
 //
 // Packages still to land, as DESIGN.md plans them: concurrency (traced
 // channels, worker pools, pipelines), fp (functional helpers), errs (traced
-// errors and retry), orderbook (limit order book and matching engine),
-// risk (pre-trade risk engine),
+// errors and retry), the rest of orderbook (the limit order book and
+// matching engine), risk (pre-trade risk engine),
 // saga and twopc (coordinators that survive a crash). The table grows as
 // each lands.
 //
