@@ -79,7 +79,11 @@ func TestDemoExportsToTheCollector(t *testing.T) {
 	exported := count(t, s, "spans exported")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	got, ok := col.WaitFor(ctx, func(r collectortest.Received) bool { return len(r.Spans) >= exported })
+	// Spans and metrics arrive in separate requests: wait for both.
+	got, ok := col.WaitFor(ctx, func(r collectortest.Received) bool {
+		return len(r.Spans) >= exported &&
+			slices.ContainsFunc(r.Metrics, func(m collectortest.Metric) bool { return m.Name == "demo.orders" })
+	})
 	if !ok || exported == 0 {
 		t.Fatalf("collector has %d spans, demo exported %d:\n%s", len(got.Spans), exported, s)
 	}
