@@ -22,11 +22,13 @@
 //	parks instead of spinning when idle
 //	Exact decimal prices and quantities on an       orderbook    orderbook.ParsePrice, ParseQty
 //	instrument's tick and lot grid
+//	A limit order book: price-time priority,        orderbook    orderbook.NewBook, Book.Submit
+//	limit/market/IOC/FOK/post-only, events
 //
 // Packages still to land, as DESIGN.md plans them: concurrency (traced
 // channels, worker pools, pipelines), fp (functional helpers), errs (traced
-// errors and retry), the rest of orderbook (the limit order book and
-// matching engine), risk (pre-trade risk engine),
+// errors and retry), the rest of orderbook (modify, self-trade
+// prevention and the matching engine), risk (pre-trade risk engine),
 // saga and twopc (coordinators that survive a crash). The table grows as
 // each lands.
 //

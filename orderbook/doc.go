@@ -11,8 +11,20 @@
 //	tick := orderbook.MustParseStep("0.25")
 //	p, err := orderbook.ParsePrice("101.25", tick) // 405 ticks
 //
-// The book and the engine are being built on this grid; this version of
-// the package provides the grid.
+// A [Book] matches limit, market, IOC, fill-or-kill and post-only orders
+// with price-time priority, cancels, and reports every outcome as an
+// [Event]: fills with maker and taker, rests, cancels, and rejections with
+// a typed [Reason] (duplicate or unknown IDs are rejected, never
+// accepted). It reuses its own orders and levels, so a steady stream of
+// commands allocates nothing; measured here, a mixed stream costs ~96 ns a
+// command (BenchmarkBook). It is checked against a simple reference book
+// on random command streams, event by event.
+//
+//	book := orderbook.NewBook()
+//	events := book.Submit(orderbook.Order{ID: 1, Side: orderbook.Buy, Kind: orderbook.Limit, Price: p, Qty: 10}, nil)
+//
+// Still to come: modify, self-trade prevention, stop orders, and the
+// single-writer Engine with its command log and replay.
 //
 // # What does not belong here
 //

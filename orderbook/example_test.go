@@ -25,3 +25,27 @@ func Example() {
 	// 101.25 1.500
 	// true orderbook: not a multiple of the step: price "101.30"
 }
+
+// A resting sell, then a buy that takes part of it and rests the rest.
+func ExampleBook() {
+	book := orderbook.NewBook()
+	var events []orderbook.Event
+	events = book.Submit(orderbook.Order{ID: 1, Side: orderbook.Sell, Kind: orderbook.Limit, Price: 101, Qty: 5}, events)
+	events = book.Submit(orderbook.Order{ID: 2, Side: orderbook.Buy, Kind: orderbook.Limit, Price: 102, Qty: 8}, events)
+	events = book.Submit(orderbook.Order{ID: 2, Side: orderbook.Buy, Kind: orderbook.Limit, Price: 99, Qty: 1}, events)
+	for _, e := range events {
+		line := fmt.Sprint(e.Kind, " order ", e.Order, " maker ", e.Maker, " price ", e.Price, " qty ", e.Qty)
+		if e.Reason != orderbook.ReasonNone {
+			line += ": " + e.Reason.String()
+		}
+		fmt.Println(line)
+	}
+	bid, qty, _ := book.Best(orderbook.Buy)
+	fmt.Println("best bid", bid, "qty", qty)
+	// Output:
+	// rested order 1 maker 0 price 101 qty 5
+	// filled order 2 maker 1 price 101 qty 5
+	// rested order 2 maker 0 price 102 qty 3
+	// rejected order 2 maker 0 price 99 qty 1: duplicate order ID
+	// best bid 102 qty 3
+}

@@ -1,0 +1,309 @@
+package orderbook
+
+import "slices"
+
+// Book is a limit order book for one instrument with price-time priority:
+// a better price matches first, and at one price the order that arrived
+// first. Every call returns what happened as events, appended to a slice
+// the caller passes (and may reuse, so a steady stream of commands does
+// not allocate).
+//
+// A Book is not safe for concurrent use: one goroutine drives it (the
+// Engine does so for many). The zero Book is not usable; use NewBook.
+type Book struct {
+	orders map[OrderID]*order
+	bids   bookSide
+	asks   bookSide
+	// Free lists, owned by this book: steady-state orders and levels are
+	// reused rather than allocated.
+	freeOrders []*order
+	freeLevels []*level
+}
+
+type order struct {
+	id         OrderID
+	side       Side
+	qty        Qty
+	lvl        *level
+	prev, next *order
+}
+
+type level struct {
+	price      Price
+	qty        Qty
+	count      int
+	head, tail *order
+}
+
+// bookSide keeps one side's levels sorted so that the best is last, which
+// makes removing the best level (the common case) a truncation.
+type bookSide struct {
+	buy     bool
+	levels  []*level // bids ascending, asks descending: best last
+	byPrice map[Price]*level
+}
+
+// NewBook returns an empty book.
+func NewBook() *Book {
+	return &Book{
+		orders: map[OrderID]*order{},
+		bids:   bookSide{buy: true, byPrice: map[Price]*level{}},
+		asks:   bookSide{buy: false, byPrice: map[Price]*level{}},
+	}
+}
+
+func (b *Book) side(s Side) *bookSide {
+	if s == Buy {
+		return &b.bids
+	}
+	return &b.asks
+}
+
+func (s *bookSide) best() *level {
+	if len(s.levels) == 0 {
+		return nil
+	}
+	return s.levels[len(s.levels)-1]
+}
+
+// better reports whether price p is better than q on this side.
+func (s *bookSide) better(p, q Price) bool {
+	if s.buy {
+		return p > q
+	}
+	return p < q
+}
+
+// crosses reports whether a taker on the other side with limit price
+// limit can trade at price p of this side.
+func (s *bookSide) crosses(p, limit Price) bool {
+	if s.buy { // resting bids; taker sells at limit or better
+		return p >= limit
+	}
+	return p <= limit
+}
+
+func (b *Book) newLevel(p Price) *level {
+	if n := len(b.freeLevels); n > 0 {
+		l := b.freeLevels[n-1]
+		b.freeLevels = b.freeLevels[:n-1]
+		*l = level{price: p}
+		return l
+	}
+	return &level{price: p}
+}
+
+func (b *Book) newOrder() *order {
+	if n := len(b.freeOrders); n > 0 {
+		o := b.freeOrders[n-1]
+		b.freeOrders = b.freeOrders[:n-1]
+		*o = order{}
+		return o
+	}
+	return &order{}
+}
+
+// levelFor returns the level at p, creating and inserting it if needed.
+func (b *Book) levelFor(s *bookSide, p Price) *level {
+	if l := s.byPrice[p]; l != nil {
+		return l
+	}
+	l := b.newLevel(p)
+	// Position: levels are ordered worst first.
+	i, _ := slices.BinarySearchFunc(s.levels, p, func(x *level, p Price) int {
+		switch {
+		case x.price == p:
+			return 0
+		case s.better(p, x.price): // x is worse than p: it comes before
+			return -1
+		}
+		return 1
+	})
+	s.levels = slices.Insert(s.levels, i, l)
+	s.byPrice[p] = l
+	return l
+}
+
+// removeLevel takes an empty level out of its side.
+func (b *Book) removeLevel(s *bookSide, l *level) {
+	if n := len(s.levels); n > 0 && s.levels[n-1] == l {
+		s.levels[n-1] = nil
+		s.levels = s.levels[:n-1]
+	} else {
+		i := slices.Index(s.levels, l)
+		s.levels = slices.Delete(s.levels, i, i+1)
+	}
+	delete(s.byPrice, l.price)
+	b.freeLevels = append(b.freeLevels, l)
+}
+
+// unlink takes an order out of its level (and the level out of the side
+// if it empties) and frees it.
+func (b *Book) unlink(o *order) {
+	l := o.lvl
+	if o.prev != nil {
+		o.prev.next = o.next
+	} else {
+		l.head = o.next
+	}
+	if o.next != nil {
+		o.next.prev = o.prev
+	} else {
+		l.tail = o.prev
+	}
+	l.qty -= o.qty
+	l.count--
+	delete(b.orders, o.id)
+	if l.count == 0 {
+		b.removeLevel(b.side(o.side), l)
+	}
+	b.freeOrders = append(b.freeOrders, o)
+}
+
+// valid reports whether an order is well formed.
+func valid(o Order) bool {
+	if o.ID == 0 || o.Qty <= 0 || (o.Side != Buy && o.Side != Sell) || o.Kind < Limit || o.Kind > PostOnly {
+		return false
+	}
+	return o.Kind == Market || o.Price > 0
+}
+
+// Submit places an order and appends what happened to events: fills
+// (taker and maker, at the maker's price), then the remainder resting
+// (Limit, PostOnly), cancelled (IOC, Market) or nothing left; or a single
+// Rejected event (invalid order, duplicate ID, a PostOnly that would take,
+// a FOK that cannot fill), in which case the book is unchanged.
+func (b *Book) Submit(o Order, events []Event) []Event {
+	reject := func(r Reason) []Event {
+		return append(events, Event{Kind: Rejected, Order: o.ID, Price: o.Price, Qty: o.Qty, Reason: r})
+	}
+	if !valid(o) {
+		return reject(ReasonInvalid)
+	}
+	if _, dup := b.orders[o.ID]; dup {
+		return reject(ReasonDuplicateID)
+	}
+	opp := b.side(opposite(o.Side))
+	market := o.Kind == Market
+	switch o.Kind {
+	case PostOnly:
+		if best := opp.best(); best != nil && opp.crosses(best.price, o.Price) {
+			return reject(ReasonWouldTake)
+		}
+	case FOK:
+		if b.available(opp, o.Price, o.Qty) < o.Qty {
+			return reject(ReasonNotFillable)
+		}
+	}
+
+	left := o.Qty
+	for left > 0 {
+		best := opp.best()
+		if best == nil || (!market && !opp.crosses(best.price, o.Price)) {
+			break
+		}
+		for left > 0 && best.head != nil {
+			maker := best.head
+			q := min(left, maker.qty)
+			events = append(events, Event{Kind: Filled, Order: o.ID, Maker: maker.id, Price: best.price, Qty: q})
+			left -= q
+			if q == maker.qty {
+				b.unlink(maker) // may remove the level
+			} else {
+				maker.qty -= q
+				best.qty -= q
+			}
+		}
+	}
+	if left == 0 {
+		return events
+	}
+	switch o.Kind {
+	case Limit, PostOnly:
+		b.rest(o.ID, o.Side, o.Price, left)
+		return append(events, Event{Kind: Rested, Order: o.ID, Price: o.Price, Qty: left})
+	}
+	return append(events, Event{Kind: Cancelled, Order: o.ID, Price: o.Price, Qty: left, Reason: ReasonUnfilled})
+}
+
+// available sums the quantity a taker with limit price limit could match
+// on side s, stopping once it reaches want.
+func (b *Book) available(s *bookSide, limit Price, want Qty) Qty {
+	var sum Qty
+	for i := len(s.levels) - 1; i >= 0 && sum < want; i-- {
+		if !s.crosses(s.levels[i].price, limit) {
+			break
+		}
+		sum += s.levels[i].qty
+	}
+	return sum
+}
+
+func (b *Book) rest(id OrderID, side Side, p Price, q Qty) {
+	l := b.levelFor(b.side(side), p)
+	o := b.newOrder()
+	o.id, o.side, o.qty, o.lvl = id, side, q, l
+	o.prev = l.tail
+	if l.tail != nil {
+		l.tail.next = o
+	} else {
+		l.head = o
+	}
+	l.tail = o
+	l.qty += q
+	l.count++
+	b.orders[id] = o
+}
+
+// Cancel removes a resting order and appends a Cancelled event with its
+// remaining quantity, or a Rejected event if no resting order has the ID.
+func (b *Book) Cancel(id OrderID, events []Event) []Event {
+	o, ok := b.orders[id]
+	if !ok {
+		return append(events, Event{Kind: Rejected, Order: id, Reason: ReasonUnknownID})
+	}
+	ev := Event{Kind: Cancelled, Order: id, Price: o.lvl.price, Qty: o.qty, Reason: ReasonCancelRequested}
+	b.unlink(o)
+	return append(events, ev)
+}
+
+func opposite(s Side) Side {
+	if s == Buy {
+		return Sell
+	}
+	return Buy
+}
+
+// Best returns the best price on a side with its total quantity, and
+// false if the side is empty.
+func (b *Book) Best(s Side) (Price, Qty, bool) {
+	l := b.side(s).best()
+	if l == nil {
+		return 0, 0, false
+	}
+	return l.price, l.qty, true
+}
+
+// Spread returns best ask minus best bid in ticks, and false unless both
+// sides have orders.
+func (b *Book) Spread() (Price, bool) {
+	bid, _, ok1 := b.Best(Buy)
+	ask, _, ok2 := b.Best(Sell)
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	return ask - bid, true
+}
+
+// Depth appends up to n levels of a side to dst, best first.
+func (b *Book) Depth(s Side, n int, dst []Level) []Level {
+	levels := b.side(s).levels
+	for i := len(levels) - 1; i >= 0 && n > 0; i, n = i-1, n-1 {
+		l := levels[i]
+		dst = append(dst, Level{Price: l.price, Qty: l.qty, Orders: l.count})
+	}
+	return dst
+}
+
+// Len returns the number of resting orders.
+func (b *Book) Len() int { return len(b.orders) }

@@ -1,0 +1,313 @@
+package orderbook_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/otlpgo/otlpgo/orderbook"
+)
+
+// refBook is a deliberately simple reference: resting orders in one slice
+// in arrival order, best price found by linear scans.
+type refBook struct {
+	resting []refOrder
+}
+
+type refOrder struct {
+	id    orderbook.OrderID
+	side  orderbook.Side
+	price orderbook.Price
+	qty   orderbook.Qty
+}
+
+func (r *refBook) find(id orderbook.OrderID) int {
+	return slices.IndexFunc(r.resting, func(o refOrder) bool { return o.id == id })
+}
+
+// bestMaker returns the index of the best resting order on side s: best
+// price, then earliest.
+func (r *refBook) bestMaker(s orderbook.Side) int {
+	best := -1
+	for i, o := range r.resting {
+		if o.side != s {
+			continue
+		}
+		if best < 0 || (s == orderbook.Buy && o.price > r.resting[best].price) ||
+			(s == orderbook.Sell && o.price < r.resting[best].price) {
+			best = i
+		}
+	}
+	return best
+}
+
+func crosses(maker refOrder, o orderbook.Order) bool {
+	if o.Kind == orderbook.Market {
+		return true
+	}
+	if maker.side == orderbook.Sell {
+		return maker.price <= o.Price
+	}
+	return maker.price >= o.Price
+}
+
+func other(s orderbook.Side) orderbook.Side {
+	if s == orderbook.Buy {
+		return orderbook.Sell
+	}
+	return orderbook.Buy
+}
+
+func (r *refBook) submit(o orderbook.Order) []orderbook.Event {
+	rej := func(reason orderbook.Reason) []orderbook.Event {
+		return []orderbook.Event{{Kind: orderbook.Rejected, Order: o.ID, Price: o.Price, Qty: o.Qty, Reason: reason}}
+	}
+	if o.ID == 0 || o.Qty <= 0 || (o.Side != orderbook.Buy && o.Side != orderbook.Sell) ||
+		o.Kind < orderbook.Limit || o.Kind > orderbook.PostOnly || (o.Kind != orderbook.Market && o.Price <= 0) {
+		return rej(orderbook.ReasonInvalid)
+	}
+	if r.find(o.ID) >= 0 {
+		return rej(orderbook.ReasonDuplicateID)
+	}
+	opp := other(o.Side)
+	if o.Kind == orderbook.PostOnly {
+		if i := r.bestMaker(opp); i >= 0 && crosses(r.resting[i], o) {
+			return rej(orderbook.ReasonWouldTake)
+		}
+	}
+	if o.Kind == orderbook.FOK {
+		var avail orderbook.Qty
+		for _, m := range r.resting {
+			if m.side == opp && crosses(m, o) {
+				avail += m.qty
+			}
+		}
+		if avail < o.Qty {
+			return rej(orderbook.ReasonNotFillable)
+		}
+	}
+	var ev []orderbook.Event
+	left := o.Qty
+	for left > 0 {
+		i := r.bestMaker(opp)
+		if i < 0 || !crosses(r.resting[i], o) {
+			break
+		}
+		m := &r.resting[i]
+		q := min(left, m.qty)
+		ev = append(ev, orderbook.Event{Kind: orderbook.Filled, Order: o.ID, Maker: m.id, Price: m.price, Qty: q})
+		left -= q
+		m.qty -= q
+		if m.qty == 0 {
+			r.resting = slices.Delete(r.resting, i, i+1)
+		}
+	}
+	if left == 0 {
+		return ev
+	}
+	if o.Kind == orderbook.Limit || o.Kind == orderbook.PostOnly {
+		r.resting = append(r.resting, refOrder{o.ID, o.Side, o.Price, left})
+		return append(ev, orderbook.Event{Kind: orderbook.Rested, Order: o.ID, Price: o.Price, Qty: left})
+	}
+	return append(ev, orderbook.Event{Kind: orderbook.Cancelled, Order: o.ID, Price: o.Price, Qty: left, Reason: orderbook.ReasonUnfilled})
+}
+
+func (r *refBook) cancel(id orderbook.OrderID) []orderbook.Event {
+	i := r.find(id)
+	if i < 0 {
+		return []orderbook.Event{{Kind: orderbook.Rejected, Order: id, Reason: orderbook.ReasonUnknownID}}
+	}
+	o := r.resting[i]
+	r.resting = slices.Delete(r.resting, i, i+1)
+	return []orderbook.Event{{Kind: orderbook.Cancelled, Order: id, Price: o.price, Qty: o.qty, Reason: orderbook.ReasonCancelRequested}}
+}
+
+// depth computes a side's levels, best first.
+func (r *refBook) depth(s orderbook.Side) []orderbook.Level {
+	byPrice := map[orderbook.Price]*orderbook.Level{}
+	for _, o := range r.resting {
+		if o.side != s {
+			continue
+		}
+		l := byPrice[o.price]
+		if l == nil {
+			l = &orderbook.Level{Price: o.price}
+			byPrice[o.price] = l
+		}
+		l.Qty += o.qty
+		l.Orders++
+	}
+	var out []orderbook.Level
+	for _, l := range byPrice {
+		out = append(out, *l)
+	}
+	slices.SortFunc(out, func(a, b orderbook.Level) int {
+		if s == orderbook.Buy {
+			return int(b.Price - a.Price)
+		}
+		return int(a.Price - b.Price)
+	})
+	return out
+}
+
+// checkInvariants asserts what holds of any book after a command: never
+// crossed, and the resting count matches the depth.
+func checkInvariants(t *testing.T, b *orderbook.Book) {
+	t.Helper()
+	if spread, ok := b.Spread(); ok && spread <= 0 {
+		t.Fatalf("book crossed: spread %d", spread)
+	}
+	n := 0
+	for _, s := range []orderbook.Side{orderbook.Buy, orderbook.Sell} {
+		for _, l := range b.Depth(s, 1<<30, nil) {
+			if l.Qty <= 0 || l.Orders <= 0 {
+				t.Fatalf("empty level in depth: %+v", l)
+			}
+			n += l.Orders
+		}
+	}
+	if n != b.Len() {
+		t.Fatalf("depth holds %d orders, Len says %d", n, b.Len())
+	}
+}
+
+// TestDifferentialAgainstReference feeds random commands to the book and
+// the reference, on a few price levels so that crossing is frequent, and
+// requires identical events and depth after every command, plus the
+// conservation of quantity: submitted = filled + resting + cancelled,
+// where a fill of q counts twice, once for the taker and once for the
+// maker (rejected orders submit nothing).
+func TestDifferentialAgainstReference(t *testing.T) {
+	commands := 100_000
+	if testing.Short() {
+		commands = 10_000
+	}
+	for _, seed := range []uint64{uint64(time.Now().UnixNano()), 1, 2, 3} {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			t.Logf("seed %d", seed)
+			rng := rand.New(rand.NewPCG(seed, 5))
+			b, r := orderbook.NewBook(), &refBook{}
+			var events []orderbook.Event
+			var submitted, filled, cancelled orderbook.Qty
+			nextID := orderbook.OrderID(1)
+			kinds := []orderbook.Kind{orderbook.Limit, orderbook.Limit, orderbook.Limit, orderbook.Market, orderbook.IOC, orderbook.FOK, orderbook.PostOnly}
+			for c := range commands {
+				var want []orderbook.Event
+				events = events[:0]
+				if rng.IntN(5) == 0 && nextID > 1 {
+					id := orderbook.OrderID(1 + rng.IntN(int(nextID)))
+					want = r.cancel(id)
+					events = b.Cancel(id, events)
+				} else {
+					o := orderbook.Order{
+						ID:    nextID,
+						Side:  orderbook.Side(1 + rng.IntN(2)),
+						Kind:  kinds[rng.IntN(len(kinds))],
+						Price: orderbook.Price(95 + rng.IntN(11)),
+						Qty:   orderbook.Qty(1 + rng.IntN(10)),
+					}
+					switch rng.IntN(50) {
+					case 0:
+						o.ID = orderbook.OrderID(1 + rng.IntN(int(nextID))) // maybe a duplicate
+					case 1:
+						o.Qty = 0 // invalid
+					default:
+						nextID++
+					}
+					want = r.submit(o)
+					events = b.Submit(o, events)
+					for _, e := range events {
+						if e.Kind == orderbook.Filled && o.Kind != orderbook.Market &&
+							(o.Side == orderbook.Buy && e.Price > o.Price || o.Side == orderbook.Sell && e.Price < o.Price) {
+							t.Fatalf("command %d: %+v traded through the limit of %+v", c, e, o)
+						}
+					}
+					if len(want) == 0 || want[0].Kind != orderbook.Rejected {
+						submitted += o.Qty
+					}
+				}
+				if !slices.Equal(events, want) {
+					t.Fatalf("command %d: events\n got %+v\nwant %+v", c, events, want)
+				}
+				for _, e := range events {
+					switch {
+					case e.Kind == orderbook.Filled:
+						filled += 2 * e.Qty // from the taker and from the maker
+					case e.Kind == orderbook.Cancelled:
+						cancelled += e.Qty
+					}
+				}
+				for _, s := range []orderbook.Side{orderbook.Buy, orderbook.Sell} {
+					if got, want := b.Depth(s, 1<<30, nil), r.depth(s); !slices.Equal(got, want) {
+						t.Fatalf("command %d: %v depth\n got %+v\nwant %+v", c, s, got, want)
+					}
+				}
+				checkInvariants(t, b)
+				var resting orderbook.Qty
+				for _, o := range r.resting {
+					resting += o.qty
+				}
+				if submitted != filled+resting+cancelled {
+					t.Fatalf("command %d: submitted %d != filled %d + resting %d + cancelled %d", c, submitted, filled, resting, cancelled)
+				}
+			}
+		})
+	}
+}
+
+func TestBookEdges(t *testing.T) {
+	b := orderbook.NewBook()
+	if _, _, ok := b.Best(orderbook.Buy); ok {
+		t.Error("empty book has a best bid")
+	}
+	if _, ok := b.Spread(); ok {
+		t.Error("empty book has a spread")
+	}
+	for _, o := range []orderbook.Order{
+		{ID: 0, Side: orderbook.Buy, Kind: orderbook.Limit, Price: 1, Qty: 1},
+		{ID: 1, Side: 9, Kind: orderbook.Limit, Price: 1, Qty: 1},
+		{ID: 1, Side: orderbook.Buy, Kind: 9, Price: 1, Qty: 1},
+		{ID: 1, Side: orderbook.Buy, Kind: orderbook.Limit, Price: 0, Qty: 1},
+		{ID: 1, Side: orderbook.Buy, Kind: orderbook.Limit, Price: 1, Qty: -1},
+	} {
+		ev := b.Submit(o, nil)
+		if len(ev) != 1 || ev[0].Kind != orderbook.Rejected || ev[0].Reason != orderbook.ReasonInvalid || b.Len() != 0 {
+			t.Errorf("Submit(%+v) = %+v, want one Rejected/invalid and no change", o, ev)
+		}
+	}
+	// A market order on an empty book is cancelled whole; one with a price
+	// field ignores it.
+	ev := b.Submit(orderbook.Order{ID: 5, Side: orderbook.Sell, Kind: orderbook.Market, Qty: 3}, nil)
+	if len(ev) != 1 || ev[0].Kind != orderbook.Cancelled || ev[0].Qty != 3 || ev[0].Reason != orderbook.ReasonUnfilled {
+		t.Errorf("market order on an empty book: %+v", ev)
+	}
+	for i := range 5 {
+		b.Submit(orderbook.Order{ID: orderbook.OrderID(10 + i), Side: orderbook.Buy, Kind: orderbook.Limit, Price: orderbook.Price(90 + i), Qty: 1}, nil)
+	}
+	if d := b.Depth(orderbook.Buy, 2, nil); len(d) != 2 || d[0].Price != 94 || d[1].Price != 93 {
+		t.Errorf("Depth(buy, 2) = %+v, want 94 then 93", d)
+	}
+	if ev := b.Cancel(99, nil); len(ev) != 1 || ev[0].Reason != orderbook.ReasonUnknownID {
+		t.Errorf("Cancel(unknown) = %+v", ev)
+	}
+}
+
+func TestNamesAreDistinct(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range []fmt.Stringer{orderbook.Buy, orderbook.Sell, orderbook.Side(0),
+		orderbook.Limit, orderbook.Market, orderbook.IOC, orderbook.FOK, orderbook.PostOnly, orderbook.Kind(0),
+		orderbook.Filled, orderbook.Rested, orderbook.Cancelled, orderbook.Rejected, orderbook.EventKind(0),
+		orderbook.ReasonCancelRequested, orderbook.ReasonUnfilled, orderbook.ReasonDuplicateID, orderbook.ReasonUnknownID,
+		orderbook.ReasonInvalid, orderbook.ReasonWouldTake, orderbook.ReasonNotFillable, orderbook.Reason(99)} {
+		name := s.String()
+		if name == "" || seen[name] {
+			t.Errorf("%#v: name %q empty or repeated", s, name)
+		}
+		seen[name] = true
+	}
+	if orderbook.ReasonNone.String() != "" {
+		t.Error("ReasonNone has a name")
+	}
+}

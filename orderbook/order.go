@@ -1,0 +1,165 @@
+package orderbook
+
+// Side is the side of an order: Buy or Sell.
+type Side uint8
+
+const (
+	// Buy is a bid: it matches asks at or below its price.
+	Buy Side = iota + 1
+	// Sell is an ask: it matches bids at or above its price.
+	Sell
+)
+
+// Kind is how an order meets the book.
+type Kind uint8
+
+const (
+	// Limit matches what it can at its price or better and rests the rest
+	// (good till cancelled).
+	Limit Kind = iota + 1
+	// Market matches what it can at any price; what is left is cancelled.
+	Market
+	// IOC (immediate or cancel) matches what it can at its price or
+	// better; what is left is cancelled.
+	IOC
+	// FOK (fill or kill) matches in full at its price or better, or not
+	// at all.
+	FOK
+	// PostOnly rests at its price, and is rejected if it would match.
+	PostOnly
+)
+
+// OrderID identifies an order. Zero is not a valid ID.
+type OrderID uint64
+
+// Order is a command to the book: what to buy or sell, how and at what
+// limit. Price is ignored for Market orders.
+type Order struct {
+	ID    OrderID
+	Side  Side
+	Kind  Kind
+	Price Price
+	Qty   Qty
+}
+
+// EventKind says what happened to an order.
+type EventKind uint8
+
+const (
+	// Filled: Qty of the order traded at Price against Maker, a resting
+	// order.
+	Filled EventKind = iota + 1
+	// Rested: the order's remaining Qty now rests in the book at Price.
+	Rested
+	// Cancelled: the order's remaining Qty left the book or was not
+	// placed; Reason says why.
+	Cancelled
+	// Rejected: the command was refused and changed nothing; Reason says
+	// why.
+	Rejected
+)
+
+// Reason explains a Cancelled or Rejected event.
+type Reason uint8
+
+const (
+	// ReasonNone is the reason of Filled and Rested events.
+	ReasonNone Reason = iota
+	// ReasonCancelRequested: the owner cancelled the order.
+	ReasonCancelRequested
+	// ReasonUnfilled: an IOC or Market order's remainder found no more to
+	// match.
+	ReasonUnfilled
+	// ReasonDuplicateID: an order with this ID is already in the book.
+	ReasonDuplicateID
+	// ReasonUnknownID: no resting order has this ID.
+	ReasonUnknownID
+	// ReasonInvalid: the order's ID, side, kind, price or quantity is not
+	// valid (zero ID, unknown side or kind, non-positive quantity, or
+	// non-positive price for an order that has one).
+	ReasonInvalid
+	// ReasonWouldTake: a PostOnly order would have matched.
+	ReasonWouldTake
+	// ReasonNotFillable: a FOK order could not be filled in full.
+	ReasonNotFillable
+)
+
+// Event is one thing a command caused. Order is the order the event is
+// about (the taker, for a fill); Maker is the resting order of a fill.
+type Event struct {
+	Kind   EventKind
+	Order  OrderID
+	Maker  OrderID
+	Price  Price
+	Qty    Qty
+	Reason Reason
+}
+
+// Level is one price level of a depth snapshot.
+type Level struct {
+	Price  Price
+	Qty    Qty // total resting quantity
+	Orders int // resting orders
+}
+
+func (s Side) String() string {
+	switch s {
+	case Buy:
+		return "buy"
+	case Sell:
+		return "sell"
+	}
+	return "invalid side"
+}
+
+func (k Kind) String() string {
+	switch k {
+	case Limit:
+		return "limit"
+	case Market:
+		return "market"
+	case IOC:
+		return "ioc"
+	case FOK:
+		return "fok"
+	case PostOnly:
+		return "post-only"
+	}
+	return "invalid kind"
+}
+
+func (k EventKind) String() string {
+	switch k {
+	case Filled:
+		return "filled"
+	case Rested:
+		return "rested"
+	case Cancelled:
+		return "cancelled"
+	case Rejected:
+		return "rejected"
+	}
+	return "invalid event"
+}
+
+func (r Reason) String() string {
+	switch r {
+	case ReasonNone:
+		return ""
+	case ReasonCancelRequested:
+		return "cancel requested"
+	case ReasonUnfilled:
+		return "unfilled"
+	case ReasonDuplicateID:
+		return "duplicate order ID"
+	case ReasonUnknownID:
+		return "unknown order ID"
+	case ReasonInvalid:
+		return "invalid order"
+	case ReasonWouldTake:
+		return "post-only order would take"
+	case ReasonNotFillable:
+		return "fill-or-kill order cannot fill"
+	}
+	return "invalid reason"
+}
