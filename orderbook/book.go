@@ -267,6 +267,32 @@ func (b *Book) Cancel(id OrderID, events []Event) []Event {
 	return append(events, ev)
 }
 
+// Modify changes a resting order. Lowering its quantity at the same price
+// keeps its place in the queue (a Reduced event). A new price or a larger
+// quantity loses it: the order is cancelled (Cancelled, ReasonReplaced)
+// and submitted again as a limit order with the same ID, side and new
+// price and quantity, which may match. An unknown ID or a non-positive
+// price or quantity is Rejected and changes nothing.
+func (b *Book) Modify(id OrderID, price Price, qty Qty, events []Event) []Event {
+	o, ok := b.orders[id]
+	switch {
+	case !ok:
+		return append(events, Event{Kind: Rejected, Order: id, Price: price, Qty: qty, Reason: ReasonUnknownID})
+	case price <= 0 || qty <= 0:
+		return append(events, Event{Kind: Rejected, Order: id, Price: price, Qty: qty, Reason: ReasonInvalid})
+	}
+	l := o.lvl
+	if price == l.price && qty <= o.qty {
+		l.qty -= o.qty - qty
+		o.qty = qty
+		return append(events, Event{Kind: Reduced, Order: id, Price: price, Qty: qty})
+	}
+	side := o.side
+	events = append(events, Event{Kind: Cancelled, Order: id, Price: l.price, Qty: o.qty, Reason: ReasonReplaced})
+	b.unlink(o)
+	return b.Submit(Order{ID: id, Side: side, Kind: Limit, Price: price, Qty: qty}, events)
+}
+
 func opposite(s Side) Side {
 	if s == Buy {
 		return Sell

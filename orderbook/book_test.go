@@ -114,6 +114,24 @@ func (r *refBook) submit(o orderbook.Order) []orderbook.Event {
 	return append(ev, orderbook.Event{Kind: orderbook.Cancelled, Order: o.ID, Price: o.Price, Qty: left, Reason: orderbook.ReasonUnfilled})
 }
 
+func (r *refBook) modify(id orderbook.OrderID, price orderbook.Price, qty orderbook.Qty) []orderbook.Event {
+	i := r.find(id)
+	if i < 0 {
+		return []orderbook.Event{{Kind: orderbook.Rejected, Order: id, Price: price, Qty: qty, Reason: orderbook.ReasonUnknownID}}
+	}
+	if price <= 0 || qty <= 0 {
+		return []orderbook.Event{{Kind: orderbook.Rejected, Order: id, Price: price, Qty: qty, Reason: orderbook.ReasonInvalid}}
+	}
+	o := r.resting[i]
+	if price == o.price && qty <= o.qty {
+		r.resting[i].qty = qty
+		return []orderbook.Event{{Kind: orderbook.Reduced, Order: id, Price: price, Qty: qty}}
+	}
+	r.resting = slices.Delete(r.resting, i, i+1)
+	ev := []orderbook.Event{{Kind: orderbook.Cancelled, Order: id, Price: o.price, Qty: o.qty, Reason: orderbook.ReasonReplaced}}
+	return append(ev, r.submit(orderbook.Order{ID: id, Side: o.side, Kind: orderbook.Limit, Price: price, Qty: qty})...)
+}
+
 func (r *refBook) cancel(id orderbook.OrderID) []orderbook.Event {
 	i := r.find(id)
 	if i < 0 {
@@ -196,10 +214,32 @@ func TestDifferentialAgainstReference(t *testing.T) {
 			for c := range commands {
 				var want []orderbook.Event
 				events = events[:0]
-				if rng.IntN(5) == 0 && nextID > 1 {
+				if k := rng.IntN(10); k < 3 && nextID > 1 {
 					id := orderbook.OrderID(1 + rng.IntN(int(nextID)))
-					want = r.cancel(id)
-					events = b.Cancel(id, events)
+					if k == 0 {
+						want = r.cancel(id)
+						events = b.Cancel(id, events)
+					} else {
+						// Modify: often a reduction in place, sometimes a move.
+						price, qty := orderbook.Price(95+rng.IntN(11)), orderbook.Qty(rng.IntN(11))
+						if i := r.find(id); i >= 0 && rng.IntN(2) == 0 {
+							price = r.resting[i].price
+							qty = orderbook.Qty(1 + rng.IntN(int(r.resting[i].qty)))
+						}
+						if i := r.find(id); i >= 0 && qty > 0 {
+							// What the order had resting counts as submitted again
+							// only for the part that grows; the accounting below
+							// treats a replace as cancel plus a new submission.
+							o := r.resting[i]
+							if price != o.price || qty > o.qty {
+								submitted += qty
+							} else {
+								submitted -= o.qty - qty // a reduction takes quantity off the book
+							}
+						}
+						want = r.modify(id, price, qty)
+						events = b.Modify(id, price, qty, events)
+					}
 				} else {
 					o := orderbook.Order{
 						ID:    nextID,
@@ -298,9 +338,9 @@ func TestNamesAreDistinct(t *testing.T) {
 	seen := map[string]bool{}
 	for _, s := range []fmt.Stringer{orderbook.Buy, orderbook.Sell, orderbook.Side(0),
 		orderbook.Limit, orderbook.Market, orderbook.IOC, orderbook.FOK, orderbook.PostOnly, orderbook.Kind(0),
-		orderbook.Filled, orderbook.Rested, orderbook.Cancelled, orderbook.Rejected, orderbook.EventKind(0),
+		orderbook.Filled, orderbook.Rested, orderbook.Cancelled, orderbook.Rejected, orderbook.Reduced, orderbook.EventKind(0),
 		orderbook.ReasonCancelRequested, orderbook.ReasonUnfilled, orderbook.ReasonDuplicateID, orderbook.ReasonUnknownID,
-		orderbook.ReasonInvalid, orderbook.ReasonWouldTake, orderbook.ReasonNotFillable, orderbook.Reason(99)} {
+		orderbook.ReasonInvalid, orderbook.ReasonWouldTake, orderbook.ReasonNotFillable, orderbook.ReasonReplaced, orderbook.Reason(99)} {
 		name := s.String()
 		if name == "" || seen[name] {
 			t.Errorf("%#v: name %q empty or repeated", s, name)

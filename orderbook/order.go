@@ -57,6 +57,9 @@ const (
 	// Rejected: the command was refused and changed nothing; Reason says
 	// why.
 	Rejected
+	// Reduced: a resting order's quantity went down in place, keeping its
+	// priority; Qty is what now rests.
+	Reduced
 )
 
 // Reason explains a Cancelled or Rejected event.
@@ -82,6 +85,9 @@ const (
 	ReasonWouldTake
 	// ReasonNotFillable: a FOK order could not be filled in full.
 	ReasonNotFillable
+	// ReasonReplaced: Modify moved the order to a new price or a larger
+	// quantity, so it left the book and was submitted again.
+	ReasonReplaced
 )
 
 // Event is one thing a command caused. Order is the order the event is
@@ -138,6 +144,8 @@ func (k EventKind) String() string {
 		return "cancelled"
 	case Rejected:
 		return "rejected"
+	case Reduced:
+		return "reduced"
 	}
 	return "invalid event"
 }
@@ -160,6 +168,8 @@ func (r Reason) String() string {
 		return "post-only order would take"
 	case ReasonNotFillable:
 		return "fill-or-kill order cannot fill"
+	case ReasonReplaced:
+		return "replaced"
 	}
 	return "invalid reason"
 }
