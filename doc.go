@@ -27,8 +27,8 @@
 //
 // Packages still to land, as DESIGN.md plans them: concurrency (traced
 // channels, worker pools, pipelines), fp (functional helpers), errs (traced
-// errors and retry), the rest of orderbook (modify, self-trade
-// prevention and the matching engine), risk (pre-trade risk engine),
+// errors and retry), the rest of orderbook (the matching engine), risk
+// (pre-trade risk engine),
 // saga and twopc (coordinators that survive a crash). The table grows as
 // each lands.
 //

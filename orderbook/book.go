@@ -18,10 +18,12 @@ type Book struct {
 	// reused rather than allocated.
 	freeOrders []*order
 	freeLevels []*level
+	stp        STP // immutable after NewBook
 }
 
 type order struct {
 	id         OrderID
+	owner      uint64
 	side       Side
 	qty        Qty
 	lvl        *level
@@ -43,9 +45,15 @@ type bookSide struct {
 	byPrice map[Price]*level
 }
 
-// NewBook returns an empty book.
-func NewBook() *Book {
+// NewBook returns an empty book that prevents self-trades by the given
+// policy (CancelNewest when none is given).
+func NewBook(stp ...STP) *Book {
+	policy := CancelNewest
+	if len(stp) > 0 && stp[len(stp)-1] <= CancelBoth {
+		policy = stp[len(stp)-1]
+	}
 	return &Book{
+		stp:    policy,
 		orders: map[OrderID]*order{},
 		bids:   bookSide{buy: true, byPrice: map[Price]*level{}},
 		asks:   bookSide{buy: false, byPrice: map[Price]*level{}},
@@ -191,12 +199,14 @@ func (b *Book) Submit(o Order, events []Event) []Event {
 			return reject(ReasonWouldTake)
 		}
 	case FOK:
-		if b.available(opp, o.Price, o.Qty) < o.Qty {
+		if b.available(opp, o, o.Qty) < o.Qty {
 			return reject(ReasonNotFillable)
 		}
 	}
 
 	left := o.Qty
+	selfTraded := false
+match:
 	for left > 0 {
 		best := opp.best()
 		if best == nil || (!market && !opp.crosses(best.price, o.Price)) {
@@ -204,6 +214,20 @@ func (b *Book) Submit(o Order, events []Event) []Event {
 		}
 		for left > 0 && best.head != nil {
 			maker := best.head
+			if o.Owner != 0 && maker.owner == o.Owner {
+				if b.stp != CancelNewest {
+					events = append(events, Event{Kind: Cancelled, Order: maker.id, Price: best.price, Qty: maker.qty, Reason: ReasonSelfTrade})
+					b.unlink(maker) // may remove the level
+				}
+				if b.stp != CancelOldest {
+					selfTraded = true
+					break match
+				}
+				if best.count == 0 {
+					break // the level is gone: look at the next one
+				}
+				continue
+			}
 			q := min(left, maker.qty)
 			events = append(events, Event{Kind: Filled, Order: o.ID, Maker: maker.id, Price: best.price, Qty: q})
 			left -= q
@@ -218,31 +242,49 @@ func (b *Book) Submit(o Order, events []Event) []Event {
 	if left == 0 {
 		return events
 	}
+	if selfTraded {
+		return append(events, Event{Kind: Cancelled, Order: o.ID, Price: o.Price, Qty: left, Reason: ReasonSelfTrade})
+	}
 	switch o.Kind {
 	case Limit, PostOnly:
-		b.rest(o.ID, o.Side, o.Price, left)
+		b.rest(o.ID, o.Owner, o.Side, o.Price, left)
 		return append(events, Event{Kind: Rested, Order: o.ID, Price: o.Price, Qty: left})
 	}
 	return append(events, Event{Kind: Cancelled, Order: o.ID, Price: o.Price, Qty: left, Reason: ReasonUnfilled})
 }
 
-// available sums the quantity a taker with limit price limit could match
-// on side s, stopping once it reaches want.
-func (b *Book) available(s *bookSide, limit Price, want Qty) Qty {
+// available sums the quantity taker o could match on side s, stopping
+// once it reaches want. Resting orders of o's owner are skipped when
+// self-trade prevention would cancel them and go on, and end the count
+// when it would stop the taker.
+func (b *Book) available(s *bookSide, o Order, want Qty) Qty {
 	var sum Qty
 	for i := len(s.levels) - 1; i >= 0 && sum < want; i-- {
-		if !s.crosses(s.levels[i].price, limit) {
+		l := s.levels[i]
+		if !s.crosses(l.price, o.Price) {
 			break
 		}
-		sum += s.levels[i].qty
+		if o.Owner == 0 {
+			sum += l.qty
+			continue
+		}
+		for m := l.head; m != nil && sum < want; m = m.next {
+			if m.owner == o.Owner {
+				if b.stp != CancelOldest {
+					return sum
+				}
+				continue
+			}
+			sum += m.qty
+		}
 	}
 	return sum
 }
 
-func (b *Book) rest(id OrderID, side Side, p Price, q Qty) {
+func (b *Book) rest(id OrderID, owner uint64, side Side, p Price, q Qty) {
 	l := b.levelFor(b.side(side), p)
 	o := b.newOrder()
-	o.id, o.side, o.qty, o.lvl = id, side, q, l
+	o.id, o.owner, o.side, o.qty, o.lvl = id, owner, side, q, l
 	o.prev = l.tail
 	if l.tail != nil {
 		l.tail.next = o
@@ -287,10 +329,10 @@ func (b *Book) Modify(id OrderID, price Price, qty Qty, events []Event) []Event 
 		o.qty = qty
 		return append(events, Event{Kind: Reduced, Order: id, Price: price, Qty: qty})
 	}
-	side := o.side
+	side, owner := o.side, o.owner
 	events = append(events, Event{Kind: Cancelled, Order: id, Price: l.price, Qty: o.qty, Reason: ReasonReplaced})
 	b.unlink(o)
-	return b.Submit(Order{ID: id, Side: side, Kind: Limit, Price: price, Qty: qty}, events)
+	return b.Submit(Order{ID: id, Side: side, Kind: Limit, Price: price, Qty: qty, Owner: owner}, events)
 }
 
 func opposite(s Side) Side {

@@ -14,6 +14,7 @@ import (
 // in arrival order, best price found by linear scans.
 type refBook struct {
 	resting []refOrder
+	stp     orderbook.STP
 }
 
 type refOrder struct {
@@ -21,6 +22,7 @@ type refOrder struct {
 	side  orderbook.Side
 	price orderbook.Price
 	qty   orderbook.Qty
+	owner uint64
 }
 
 func (r *refBook) find(id orderbook.OrderID) int {
@@ -78,11 +80,28 @@ func (r *refBook) submit(o orderbook.Order) []orderbook.Event {
 		}
 	}
 	if o.Kind == orderbook.FOK {
-		var avail orderbook.Qty
+		// Walk the makers in the order they would match, as matching would.
+		var makers []refOrder
 		for _, m := range r.resting {
 			if m.side == opp && crosses(m, o) {
-				avail += m.qty
+				makers = append(makers, m)
 			}
+		}
+		slices.SortStableFunc(makers, func(a, b refOrder) int {
+			if opp == orderbook.Sell {
+				return int(a.price - b.price)
+			}
+			return int(b.price - a.price)
+		})
+		var avail orderbook.Qty
+		for _, m := range makers {
+			if o.Owner != 0 && m.owner == o.Owner {
+				if r.stp == orderbook.CancelOldest {
+					continue
+				}
+				break
+			}
+			avail += m.qty
 		}
 		if avail < o.Qty {
 			return rej(orderbook.ReasonNotFillable)
@@ -96,6 +115,16 @@ func (r *refBook) submit(o orderbook.Order) []orderbook.Event {
 			break
 		}
 		m := &r.resting[i]
+		if o.Owner != 0 && m.owner == o.Owner {
+			if r.stp != orderbook.CancelNewest {
+				ev = append(ev, orderbook.Event{Kind: orderbook.Cancelled, Order: m.id, Price: m.price, Qty: m.qty, Reason: orderbook.ReasonSelfTrade})
+				r.resting = slices.Delete(r.resting, i, i+1)
+			}
+			if r.stp != orderbook.CancelOldest {
+				return append(ev, orderbook.Event{Kind: orderbook.Cancelled, Order: o.ID, Price: o.Price, Qty: left, Reason: orderbook.ReasonSelfTrade})
+			}
+			continue
+		}
 		q := min(left, m.qty)
 		ev = append(ev, orderbook.Event{Kind: orderbook.Filled, Order: o.ID, Maker: m.id, Price: m.price, Qty: q})
 		left -= q
@@ -108,7 +137,7 @@ func (r *refBook) submit(o orderbook.Order) []orderbook.Event {
 		return ev
 	}
 	if o.Kind == orderbook.Limit || o.Kind == orderbook.PostOnly {
-		r.resting = append(r.resting, refOrder{o.ID, o.Side, o.Price, left})
+		r.resting = append(r.resting, refOrder{o.ID, o.Side, o.Price, left, o.Owner})
 		return append(ev, orderbook.Event{Kind: orderbook.Rested, Order: o.ID, Price: o.Price, Qty: left})
 	}
 	return append(ev, orderbook.Event{Kind: orderbook.Cancelled, Order: o.ID, Price: o.Price, Qty: left, Reason: orderbook.ReasonUnfilled})
@@ -129,7 +158,7 @@ func (r *refBook) modify(id orderbook.OrderID, price orderbook.Price, qty orderb
 	}
 	r.resting = slices.Delete(r.resting, i, i+1)
 	ev := []orderbook.Event{{Kind: orderbook.Cancelled, Order: id, Price: o.price, Qty: o.qty, Reason: orderbook.ReasonReplaced}}
-	return append(ev, r.submit(orderbook.Order{ID: id, Side: o.side, Kind: orderbook.Limit, Price: price, Qty: qty})...)
+	return append(ev, r.submit(orderbook.Order{ID: id, Side: o.side, Kind: orderbook.Limit, Price: price, Qty: qty, Owner: o.owner})...)
 }
 
 func (r *refBook) cancel(id orderbook.OrderID) []orderbook.Event {
@@ -206,9 +235,12 @@ func TestDifferentialAgainstReference(t *testing.T) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			t.Logf("seed %d", seed)
 			rng := rand.New(rand.NewPCG(seed, 5))
-			b, r := orderbook.NewBook(), &refBook{}
+			stp := orderbook.STP(seed % 3)
+			t.Logf("self-trade prevention policy %d", stp)
+			b, r := orderbook.NewBook(stp), &refBook{stp: stp}
 			var events []orderbook.Event
 			var submitted, filled, cancelled orderbook.Qty
+			selfTrades := 0
 			nextID := orderbook.OrderID(1)
 			kinds := []orderbook.Kind{orderbook.Limit, orderbook.Limit, orderbook.Limit, orderbook.Market, orderbook.IOC, orderbook.FOK, orderbook.PostOnly}
 			for c := range commands {
@@ -247,6 +279,7 @@ func TestDifferentialAgainstReference(t *testing.T) {
 						Kind:  kinds[rng.IntN(len(kinds))],
 						Price: orderbook.Price(95 + rng.IntN(11)),
 						Qty:   orderbook.Qty(1 + rng.IntN(10)),
+						Owner: uint64(rng.IntN(4)), // 0 (none) or one of three accounts
 					}
 					switch rng.IntN(50) {
 					case 0:
@@ -272,6 +305,9 @@ func TestDifferentialAgainstReference(t *testing.T) {
 					t.Fatalf("command %d: events\n got %+v\nwant %+v", c, events, want)
 				}
 				for _, e := range events {
+					if e.Reason == orderbook.ReasonSelfTrade {
+						selfTrades++
+					}
 					switch {
 					case e.Kind == orderbook.Filled:
 						filled += 2 * e.Qty // from the taker and from the maker
@@ -293,6 +329,10 @@ func TestDifferentialAgainstReference(t *testing.T) {
 					t.Fatalf("command %d: submitted %d != filled %d + resting %d + cancelled %d", c, submitted, filled, resting, cancelled)
 				}
 			}
+			if selfTrades == 0 {
+				t.Fatal("no self-trade was prevented: the stream does not exercise the policy")
+			}
+			t.Logf("%d commands, %d self-trade cancellations", commands, selfTrades)
 		})
 	}
 }
@@ -340,7 +380,8 @@ func TestNamesAreDistinct(t *testing.T) {
 		orderbook.Limit, orderbook.Market, orderbook.IOC, orderbook.FOK, orderbook.PostOnly, orderbook.Kind(0),
 		orderbook.Filled, orderbook.Rested, orderbook.Cancelled, orderbook.Rejected, orderbook.Reduced, orderbook.EventKind(0),
 		orderbook.ReasonCancelRequested, orderbook.ReasonUnfilled, orderbook.ReasonDuplicateID, orderbook.ReasonUnknownID,
-		orderbook.ReasonInvalid, orderbook.ReasonWouldTake, orderbook.ReasonNotFillable, orderbook.ReasonReplaced, orderbook.Reason(99)} {
+		orderbook.ReasonInvalid, orderbook.ReasonWouldTake, orderbook.ReasonNotFillable, orderbook.ReasonReplaced,
+		orderbook.ReasonSelfTrade, orderbook.Reason(99)} {
 		name := s.String()
 		if name == "" || seen[name] {
 			t.Errorf("%#v: name %q empty or repeated", s, name)

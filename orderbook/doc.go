@@ -12,10 +12,12 @@
 //	p, err := orderbook.ParsePrice("101.25", tick) // 405 ticks
 //
 // A [Book] matches limit, market, IOC, fill-or-kill and post-only orders
-// with price-time priority, cancels, and reports every outcome as an
-// [Event]: fills with maker and taker, rests, cancels, and rejections with
-// a typed [Reason] (duplicate or unknown IDs are rejected, never
-// accepted). It reuses its own orders and levels, so a steady stream of
+// with price-time priority, cancels and modifies them (a smaller quantity
+// at the same price keeps its place), prevents self-trades by a policy
+// ([STP]: cancel newest, oldest or both), and reports every outcome as an
+// [Event]: fills with maker and taker, rests, reductions, cancels, and
+// rejections with a typed [Reason] (duplicate or unknown IDs are rejected,
+// never accepted). It reuses its own orders and levels, so a steady stream of
 // commands allocates nothing; measured here, a mixed stream costs ~96 ns a
 // command (BenchmarkBook). It is checked against a simple reference book
 // on random command streams, event by event.
@@ -23,8 +25,8 @@
 //	book := orderbook.NewBook()
 //	events := book.Submit(orderbook.Order{ID: 1, Side: orderbook.Buy, Kind: orderbook.Limit, Price: p, Qty: 10}, nil)
 //
-// Still to come: modify, self-trade prevention, stop orders, and the
-// single-writer Engine with its command log and replay.
+// Still to come: stop orders and the single-writer Engine with its command
+// log and replay.
 //
 // # What does not belong here
 //

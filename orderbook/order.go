@@ -40,7 +40,24 @@ type Order struct {
 	Kind  Kind
 	Price Price
 	Qty   Qty
+	// Owner identifies the account behind the order for self-trade
+	// prevention: two orders of the same non-zero Owner never trade with
+	// each other (see STP). Zero means no owner.
+	Owner uint64
 }
+
+// STP is a self-trade prevention policy: what happens when an incoming
+// order would trade with a resting order of the same Owner.
+type STP uint8
+
+const (
+	// CancelNewest cancels the rest of the incoming order (the default).
+	CancelNewest STP = iota
+	// CancelOldest cancels the resting order and goes on matching.
+	CancelOldest
+	// CancelBoth cancels both.
+	CancelBoth
+)
 
 // EventKind says what happened to an order.
 type EventKind uint8
@@ -88,6 +105,8 @@ const (
 	// ReasonReplaced: Modify moved the order to a new price or a larger
 	// quantity, so it left the book and was submitted again.
 	ReasonReplaced
+	// ReasonSelfTrade: self-trade prevention cancelled the order.
+	ReasonSelfTrade
 )
 
 // Event is one thing a command caused. Order is the order the event is
@@ -170,6 +189,8 @@ func (r Reason) String() string {
 		return "fill-or-kill order cannot fill"
 	case ReasonReplaced:
 		return "replaced"
+	case ReasonSelfTrade:
+		return "self-trade prevented"
 	}
 	return "invalid reason"
 }
