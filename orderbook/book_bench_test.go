@@ -7,11 +7,13 @@ import (
 	"github.com/otlpgo/otlpgo/orderbook"
 )
 
-// BenchmarkBook measures one command on a book in steady state:
-// op=match, a limit order that fully matches one resting order (1 match
-// per op, plus the resting order that replaces it); op=addcancel, a
-// resting order placed and cancelled (0 matches); op=mixed, a random
-// stream of limit, IOC, market and cancel commands on 11 prices.
+// BenchmarkBook measures commands on a book in steady state, stating the
+// commands and matches in each op: op=match, a resting sell and a buy
+// that takes it (2 commands, 1 match); op=sweep10, ten resting sells on
+// ten prices and a buy that takes them all (11 commands, 10 matches);
+// op=addcancel, a resting order placed and cancelled (2 commands); and
+// op=mixed, one command of a random stream of limit, IOC, market and
+// cancel commands on 11 prices.
 func BenchmarkBook(b *testing.B) {
 	b.Run("op=match", func(b *testing.B) {
 		book := orderbook.NewBook()
@@ -23,7 +25,27 @@ func BenchmarkBook(b *testing.B) {
 			events = book.Submit(orderbook.Order{ID: id + 1, Side: orderbook.Buy, Kind: orderbook.Limit, Price: 100, Qty: 1}, events[:0])
 			id += 2
 		}
+		b.ReportMetric(2, "commands/op")
 		b.ReportMetric(1, "matches/op")
+	})
+	b.Run("op=sweep10", func(b *testing.B) {
+		book := orderbook.NewBook()
+		events := make([]orderbook.Event, 0, 16)
+		id := orderbook.OrderID(1)
+		b.ReportAllocs()
+		for b.Loop() {
+			for p := range orderbook.Price(10) {
+				events = book.Submit(orderbook.Order{ID: id, Side: orderbook.Sell, Kind: orderbook.Limit, Price: 100 + p, Qty: 1}, events[:0])
+				id++
+			}
+			events = book.Submit(orderbook.Order{ID: id, Side: orderbook.Buy, Kind: orderbook.IOC, Price: 109, Qty: 10}, events[:0])
+			id++
+			if len(events) != 10 {
+				b.Fatalf("sweep made %d events, want 10 fills", len(events))
+			}
+		}
+		b.ReportMetric(11, "commands/op")
+		b.ReportMetric(10, "matches/op")
 	})
 	b.Run("op=addcancel", func(b *testing.B) {
 		book := orderbook.NewBook()
@@ -35,6 +57,7 @@ func BenchmarkBook(b *testing.B) {
 			events = book.Cancel(id, events[:0])
 			id++
 		}
+		b.ReportMetric(2, "commands/op")
 	})
 	b.Run("op=mixed", func(b *testing.B) {
 		book := orderbook.NewBook()
