@@ -54,10 +54,12 @@ type ParseError struct {
 	Err   error
 }
 
+// Error says what was wrong with which input.
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("%v: %s %q", e.Err, e.What, e.Input)
 }
 
+// Unwrap returns the sentinel error, for errors.Is.
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // decimal is a parsed non-negative decimal: mantissa / 10^places.

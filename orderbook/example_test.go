@@ -49,3 +49,19 @@ func ExampleBook() {
 	// rejected order 2 maker 0 price 99 qty 1: duplicate order ID
 	// best bid 102 qty 3
 }
+
+// A Step is a tick or lot size; Format writes a count of steps back as
+// the decimal it stands for.
+func ExampleStep() {
+	tick, err := orderbook.ParseStep("0.05")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(tick, tick.Format(2025))
+	_, err = orderbook.ParseStep("0")
+	fmt.Println(errors.Is(err, orderbook.ErrZero))
+	// Output:
+	// 0.05 101.25
+	// true
+}

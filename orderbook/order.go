@@ -127,6 +127,7 @@ type Level struct {
 	Orders int // resting orders
 }
 
+// String returns "buy" or "sell".
 func (s Side) String() string {
 	switch s {
 	case Buy:
@@ -137,6 +138,7 @@ func (s Side) String() string {
 	return "invalid side"
 }
 
+// String returns the kind's name, such as "ioc".
 func (k Kind) String() string {
 	switch k {
 	case Limit:
@@ -153,6 +155,7 @@ func (k Kind) String() string {
 	return "invalid kind"
 }
 
+// String returns the event kind's name, such as "filled".
 func (k EventKind) String() string {
 	switch k {
 	case Filled:
@@ -169,6 +172,7 @@ func (k EventKind) String() string {
 	return "invalid event"
 }
 
+// String describes the reason, or returns "" for ReasonNone.
 func (r Reason) String() string {
 	switch r {
 	case ReasonNone:

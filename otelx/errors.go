@@ -29,8 +29,10 @@ type EnvError struct {
 	Err   error  // why it was refused
 }
 
+// Error names the variable, its value and what is wrong.
 func (e *EnvError) Error() string {
 	return fmt.Sprintf("otelx: environment variable %s=%q: %v", e.Var, e.Value, e.Err)
 }
 
+// Unwrap returns the sentinel error, for errors.Is.
 func (e *EnvError) Unwrap() error { return e.Err }

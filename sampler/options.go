@@ -91,6 +91,7 @@ type OptionError struct {
 	Reason string // what is wrong, and what was done
 }
 
+// Error names the option, its value and what was done.
 func (e *OptionError) Error() string {
 	return fmt.Sprintf("sampler: %s(%s): %s", e.Option, e.Value, e.Reason)
 }
