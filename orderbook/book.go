@@ -1,6 +1,9 @@
 package orderbook
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // Book is a limit order book for one instrument with price-time priority:
 // a better price matches first, and at one price the order that arrived
@@ -11,7 +14,7 @@ import "slices"
 // A Book is not safe for concurrent use: one goroutine drives it (the
 // Engine does so for many). The zero Book is not usable; use NewBook.
 type Book struct {
-	orders map[OrderID]*order
+	orders orderIndex
 	bids   bookSide
 	asks   bookSide
 	// Free lists, owned by this book: steady-state orders and levels are
@@ -38,11 +41,11 @@ type level struct {
 }
 
 // bookSide keeps one side's levels sorted so that the best is last, which
-// makes removing the best level (the common case) a truncation.
+// makes removing the best level (the common case) a truncation, and makes
+// finding a level near the best (where most orders go) a short scan.
 type bookSide struct {
-	buy     bool
-	levels  []*level // bids ascending, asks descending: best last
-	byPrice map[Price]*level
+	buy    bool
+	levels []*level // bids ascending, asks descending: best last
 }
 
 // NewBook returns an empty book that prevents self-trades by the given
@@ -53,10 +56,9 @@ func NewBook(stp ...STP) *Book {
 		policy = stp[len(stp)-1]
 	}
 	return &Book{
-		stp:    policy,
-		orders: map[OrderID]*order{},
-		bids:   bookSide{buy: true, byPrice: map[Price]*level{}},
-		asks:   bookSide{buy: false, byPrice: map[Price]*level{}},
+		stp:  policy,
+		bids: bookSide{buy: true},
+		asks: bookSide{buy: false},
 	}
 }
 
@@ -111,14 +113,25 @@ func (b *Book) newOrder() *order {
 	return &order{}
 }
 
-// levelFor returns the level at p, creating and inserting it if needed.
-func (b *Book) levelFor(s *bookSide, p Price) *level {
-	if l := s.byPrice[p]; l != nil {
-		return l
+// find returns the index of the level at p, or where it would be
+// inserted, and whether it is there. It scans a few levels from the best
+// and falls back to binary search for a deep book.
+func (s *bookSide) find(p Price) (int, bool) {
+	const scan = 8
+	n := len(s.levels)
+	for i := n - 1; i >= 0 && i >= n-scan; i-- {
+		lp := s.levels[i].price
+		if lp == p {
+			return i, true
+		}
+		if s.better(p, lp) { // p is better than every level below i+1
+			return i + 1, false
+		}
 	}
-	l := b.newLevel(p)
-	// Position: levels are ordered worst first.
-	i, _ := slices.BinarySearchFunc(s.levels, p, func(x *level, p Price) int {
+	if n <= scan {
+		return 0, false
+	}
+	return slices.BinarySearchFunc(s.levels[:n-scan], p, func(x *level, p Price) int {
 		switch {
 		case x.price == p:
 			return 0
@@ -127,21 +140,28 @@ func (b *Book) levelFor(s *bookSide, p Price) *level {
 		}
 		return 1
 	})
+}
+
+// levelFor returns the level at p, creating and inserting it if needed.
+func (b *Book) levelFor(s *bookSide, p Price) *level {
+	i, ok := s.find(p)
+	if ok {
+		return s.levels[i]
+	}
+	l := b.newLevel(p)
 	s.levels = slices.Insert(s.levels, i, l)
-	s.byPrice[p] = l
 	return l
 }
 
 // removeLevel takes an empty level out of its side.
 func (b *Book) removeLevel(s *bookSide, l *level) {
-	if n := len(s.levels); n > 0 && s.levels[n-1] == l {
+	if n := len(s.levels); s.levels[n-1] == l {
 		s.levels[n-1] = nil
 		s.levels = s.levels[:n-1]
 	} else {
-		i := slices.Index(s.levels, l)
+		i, _ := s.find(l.price)
 		s.levels = slices.Delete(s.levels, i, i+1)
 	}
-	delete(s.byPrice, l.price)
 	b.freeLevels = append(b.freeLevels, l)
 }
 
@@ -161,7 +181,7 @@ func (b *Book) unlink(o *order) {
 	}
 	l.qty -= o.qty
 	l.count--
-	delete(b.orders, o.id)
+	b.orders.del(o.id)
 	if l.count == 0 {
 		b.removeLevel(b.side(o.side), l)
 	}
@@ -188,7 +208,7 @@ func (b *Book) Submit(o Order, events []Event) []Event {
 	if !valid(o) {
 		return reject(ReasonInvalid)
 	}
-	if _, dup := b.orders[o.ID]; dup {
+	if b.orders.get(o.ID) != nil {
 		return reject(ReasonDuplicateID)
 	}
 	opp := b.side(opposite(o.Side))
@@ -294,14 +314,14 @@ func (b *Book) rest(id OrderID, owner uint64, side Side, p Price, q Qty) {
 	l.tail = o
 	l.qty += q
 	l.count++
-	b.orders[id] = o
+	b.orders.put(id, o)
 }
 
 // Cancel removes a resting order and appends a Cancelled event with its
 // remaining quantity, or a Rejected event if no resting order has the ID.
 func (b *Book) Cancel(id OrderID, events []Event) []Event {
-	o, ok := b.orders[id]
-	if !ok {
+	o := b.orders.get(id)
+	if o == nil {
 		return append(events, Event{Kind: Rejected, Order: id, Reason: ReasonUnknownID})
 	}
 	ev := Event{Kind: Cancelled, Order: id, Price: o.lvl.price, Qty: o.qty, Reason: ReasonCancelRequested}
@@ -316,9 +336,9 @@ func (b *Book) Cancel(id OrderID, events []Event) []Event {
 // price and quantity, which may match. An unknown ID or a non-positive
 // price or quantity is Rejected and changes nothing.
 func (b *Book) Modify(id OrderID, price Price, qty Qty, events []Event) []Event {
-	o, ok := b.orders[id]
+	o := b.orders.get(id)
 	switch {
-	case !ok:
+	case o == nil:
 		return append(events, Event{Kind: Rejected, Order: id, Price: price, Qty: qty, Reason: ReasonUnknownID})
 	case price <= 0 || qty <= 0:
 		return append(events, Event{Kind: Rejected, Order: id, Price: price, Qty: qty, Reason: ReasonInvalid})
@@ -374,4 +394,50 @@ func (b *Book) Depth(s Side, n int, dst []Level) []Level {
 }
 
 // Len returns the number of resting orders.
-func (b *Book) Len() int { return len(b.orders) }
+func (b *Book) Len() int { return b.orders.n }
+
+// checkInvariants reports the first broken internal invariant: levels
+// strictly ordered best last and never empty, each level's quantity and
+// count the sum of its FIFO queue, every resting order indexed by its ID
+// and nothing else indexed, and the book not crossed.
+func (b *Book) checkInvariants() error {
+	indexed := 0
+	for _, s := range []*bookSide{&b.bids, &b.asks} {
+		for i, l := range s.levels {
+			if i > 0 && !s.better(l.price, s.levels[i-1].price) {
+				return fmt.Errorf("orderbook: levels %d and %d out of order: %d, %d", i-1, i, s.levels[i-1].price, l.price)
+			}
+			var qty Qty
+			count := 0
+			var prev *order
+			for o := l.head; o != nil; o = o.next {
+				switch {
+				case o.prev != prev:
+					return fmt.Errorf("orderbook: order %d: broken back link", o.id)
+				case o.lvl != l:
+					return fmt.Errorf("orderbook: order %d: wrong level", o.id)
+				case o.qty <= 0:
+					return fmt.Errorf("orderbook: order %d: quantity %d", o.id, o.qty)
+				case b.orders.get(o.id) != o:
+					return fmt.Errorf("orderbook: order %d: not indexed", o.id)
+				case (o.side == Buy) != s.buy:
+					return fmt.Errorf("orderbook: order %d: on the wrong side", o.id)
+				}
+				qty += o.qty
+				count++
+				prev = o
+			}
+			if l.tail != prev || count == 0 || count != l.count || qty != l.qty {
+				return fmt.Errorf("orderbook: level %d: count %d qty %d, queue holds %d orders, %d", l.price, l.count, l.qty, count, qty)
+			}
+			indexed += count
+		}
+	}
+	if indexed != b.orders.n {
+		return fmt.Errorf("orderbook: %d orders on levels, %d indexed", indexed, b.orders.n)
+	}
+	if bid, ask := b.bids.best(), b.asks.best(); bid != nil && ask != nil && bid.price >= ask.price {
+		return fmt.Errorf("orderbook: crossed: bid %d >= ask %d", bid.price, ask.price)
+	}
+	return nil
+}

@@ -221,18 +221,26 @@ func checkInvariants(t *testing.T, b *orderbook.Book) {
 }
 
 // TestDifferentialAgainstReference feeds random commands to the book and
-// the reference, on a few price levels so that crossing is frequent, and
-// requires identical events and depth after every command, plus the
-// conservation of quantity: submitted = filled + resting + cancelled,
-// where a fill of q counts twice, once for the taker and once for the
-// maker (rejected orders submit nothing).
+// the reference and requires identical events and depth after every
+// command, the book's internal invariants, and the conservation of
+// quantity: submitted = filled + resting + cancelled, where a fill of q
+// counts twice, once for the taker and once for the maker (rejected orders
+// submit nothing). Most streams use 11 prices so that crossing is
+// frequent; a shorter one spreads orders over 400 prices so that the book
+// grows deep and levels are found and removed far from the best.
 func TestDifferentialAgainstReference(t *testing.T) {
-	commands := 100_000
-	if testing.Short() {
-		commands = 10_000
+	type stream struct {
+		seed     uint64
+		prices   int
+		commands int
 	}
-	for _, seed := range []uint64{uint64(time.Now().UnixNano()), 1, 2, 3} {
-		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+	streams := []stream{{uint64(time.Now().UnixNano()), 11, 100_000}, {1, 11, 100_000}, {2, 11, 100_000}, {3, 11, 100_000}, {4, 400, 100_000}}
+	for _, st := range streams {
+		seed, prices, commands := st.seed, st.prices, st.commands
+		if testing.Short() {
+			commands /= 10
+		}
+		t.Run(fmt.Sprintf("seed=%d/prices=%d", seed, prices), func(t *testing.T) {
 			t.Logf("seed %d", seed)
 			rng := rand.New(rand.NewPCG(seed, 5))
 			stp := orderbook.STP(seed % 3)
@@ -253,7 +261,7 @@ func TestDifferentialAgainstReference(t *testing.T) {
 						events = b.Cancel(id, events)
 					} else {
 						// Modify: often a reduction in place, sometimes a move.
-						price, qty := orderbook.Price(95+rng.IntN(11)), orderbook.Qty(rng.IntN(11))
+						price, qty := orderbook.Price(95+rng.IntN(prices)), orderbook.Qty(rng.IntN(11))
 						if i := r.find(id); i >= 0 && rng.IntN(2) == 0 {
 							price = r.resting[i].price
 							qty = orderbook.Qty(1 + rng.IntN(int(r.resting[i].qty)))
@@ -277,7 +285,7 @@ func TestDifferentialAgainstReference(t *testing.T) {
 						ID:    nextID,
 						Side:  orderbook.Side(1 + rng.IntN(2)),
 						Kind:  kinds[rng.IntN(len(kinds))],
-						Price: orderbook.Price(95 + rng.IntN(11)),
+						Price: orderbook.Price(95 + rng.IntN(prices)),
 						Qty:   orderbook.Qty(1 + rng.IntN(10)),
 						Owner: uint64(rng.IntN(4)), // 0 (none) or one of three accounts
 					}
@@ -321,6 +329,9 @@ func TestDifferentialAgainstReference(t *testing.T) {
 					}
 				}
 				checkInvariants(t, b)
+				if err := b.CheckInvariants(); err != nil {
+					t.Fatalf("command %d: %v", c, err)
+				}
 				var resting orderbook.Qty
 				for _, o := range r.resting {
 					resting += o.qty
