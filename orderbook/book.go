@@ -190,7 +190,7 @@ func (b *Book) unlink(o *order) {
 
 // valid reports whether an order is well formed.
 func valid(o Order) bool {
-	if o.ID == 0 || o.Qty <= 0 || (o.Side != Buy && o.Side != Sell) || o.Kind < Limit || o.Kind > PostOnly {
+	if o.ID == 0 || o.Qty <= 0 || o.Qty > MaxQty || (o.Side != Buy && o.Side != Sell) || o.Kind < Limit || o.Kind > PostOnly {
 		return false
 	}
 	return o.Kind == Market || o.Price > 0
@@ -333,14 +333,15 @@ func (b *Book) Cancel(id OrderID, events []Event) []Event {
 // keeps its place in the queue (a Reduced event). A new price or a larger
 // quantity loses it: the order is cancelled (Cancelled, ReasonReplaced)
 // and submitted again as a limit order with the same ID, side and new
-// price and quantity, which may match. An unknown ID or a non-positive
-// price or quantity is Rejected and changes nothing.
+// price and quantity, which may match. An unknown ID, a non-positive
+// price or quantity, or a quantity above MaxQty is Rejected and changes
+// nothing.
 func (b *Book) Modify(id OrderID, price Price, qty Qty, events []Event) []Event {
 	o := b.orders.get(id)
 	switch {
 	case o == nil:
 		return append(events, Event{Kind: Rejected, Order: id, Price: price, Qty: qty, Reason: ReasonUnknownID})
-	case price <= 0 || qty <= 0:
+	case price <= 0 || qty <= 0 || qty > MaxQty:
 		return append(events, Event{Kind: Rejected, Order: id, Price: price, Qty: qty, Reason: ReasonInvalid})
 	}
 	l := o.lvl

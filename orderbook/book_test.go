@@ -66,7 +66,7 @@ func (r *refBook) submit(o orderbook.Order) []orderbook.Event {
 	rej := func(reason orderbook.Reason) []orderbook.Event {
 		return []orderbook.Event{{Kind: orderbook.Rejected, Order: o.ID, Price: o.Price, Qty: o.Qty, Reason: reason}}
 	}
-	if o.ID == 0 || o.Qty <= 0 || (o.Side != orderbook.Buy && o.Side != orderbook.Sell) ||
+	if o.ID == 0 || o.Qty <= 0 || o.Qty > orderbook.MaxQty || (o.Side != orderbook.Buy && o.Side != orderbook.Sell) ||
 		o.Kind < orderbook.Limit || o.Kind > orderbook.PostOnly || (o.Kind != orderbook.Market && o.Price <= 0) {
 		return rej(orderbook.ReasonInvalid)
 	}
@@ -148,7 +148,7 @@ func (r *refBook) modify(id orderbook.OrderID, price orderbook.Price, qty orderb
 	if i < 0 {
 		return []orderbook.Event{{Kind: orderbook.Rejected, Order: id, Price: price, Qty: qty, Reason: orderbook.ReasonUnknownID}}
 	}
-	if price <= 0 || qty <= 0 {
+	if price <= 0 || qty <= 0 || qty > orderbook.MaxQty {
 		return []orderbook.Event{{Kind: orderbook.Rejected, Order: id, Price: price, Qty: qty, Reason: orderbook.ReasonInvalid}}
 	}
 	o := r.resting[i]
@@ -362,6 +362,7 @@ func TestBookEdges(t *testing.T) {
 		{ID: 1, Side: orderbook.Buy, Kind: 9, Price: 1, Qty: 1},
 		{ID: 1, Side: orderbook.Buy, Kind: orderbook.Limit, Price: 0, Qty: 1},
 		{ID: 1, Side: orderbook.Buy, Kind: orderbook.Limit, Price: 1, Qty: -1},
+		{ID: 1, Side: orderbook.Buy, Kind: orderbook.Limit, Price: 1, Qty: orderbook.MaxQty + 1},
 	} {
 		ev := b.Submit(o, nil)
 		if len(ev) != 1 || ev[0].Kind != orderbook.Rejected || ev[0].Reason != orderbook.ReasonInvalid || b.Len() != 0 {

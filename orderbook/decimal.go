@@ -16,6 +16,11 @@ type Price int64
 // size.
 type Qty int64
 
+// MaxQty is the largest quantity an order may have, 2^40 lots (about
+// 1.1e12). The bound keeps every sum a book forms exact: a price level
+// would need more than 8 million orders of MaxQty to overflow its total.
+const MaxQty Qty = 1 << 40
+
 // Step is a decimal grid step, such as a tick size of 0.25 or a lot size of
 // 0.001, held exactly as an integer mantissa and a count of decimal places
 // (0.25 is 25 and 2). The zero Step is invalid; get one from ParseStep.
@@ -191,7 +196,8 @@ func ParsePrice(s string, tick Step) (Price, error) {
 }
 
 // ParseQty converts a decimal quantity, such as "1.5", to lots of the given
-// size. Like ParsePrice, and a zero quantity is rejected with ErrZero.
+// size. Like ParsePrice, and a zero quantity is rejected with ErrZero and
+// one above MaxQty lots with ErrOverflow.
 func ParseQty(s string, lot Step) (Qty, error) {
 	d, err := parseDecimal(s)
 	switch {
@@ -204,6 +210,9 @@ func ParseQty(s string, lot Step) (Qty, error) {
 	var n int64
 	if err == nil {
 		n, err = lot.count(d)
+	}
+	if err == nil && Qty(n) > MaxQty {
+		err = ErrOverflow
 	}
 	if err != nil {
 		return 0, &ParseError{Input: s, What: "quantity", Err: err}

@@ -61,7 +61,11 @@ func TestParseQtyAndStep(t *testing.T) {
 	if q, err := orderbook.ParseQty("1.5", lot); q != 1500 || err != nil {
 		t.Errorf("ParseQty(1.5) = %d, %v", q, err)
 	}
-	for in, want := range map[string]error{"0": orderbook.ErrZero, "0.000": orderbook.ErrZero, "-2": orderbook.ErrNegative, "0.0005": orderbook.ErrOffGrid, "x": orderbook.ErrSyntax} {
+	if q, err := orderbook.ParseQty("1099511627.776", lot); q != orderbook.MaxQty || err != nil {
+		t.Errorf("ParseQty(MaxQty lots) = %d, %v", q, err)
+	}
+	for in, want := range map[string]error{"0": orderbook.ErrZero, "0.000": orderbook.ErrZero, "-2": orderbook.ErrNegative, "0.0005": orderbook.ErrOffGrid, "x": orderbook.ErrSyntax,
+		"1099511627.777": orderbook.ErrOverflow} { // MaxQty+1 lots of 0.001
 		if _, err := orderbook.ParseQty(in, lot); !errors.Is(err, want) {
 			t.Errorf("ParseQty(%q) = %v, want %v", in, err, want)
 		}

@@ -95,8 +95,9 @@ const (
 	// ReasonUnknownID: no resting order has this ID.
 	ReasonUnknownID
 	// ReasonInvalid: the order's ID, side, kind, price or quantity is not
-	// valid (zero ID, unknown side or kind, non-positive quantity, or
-	// non-positive price for an order that has one).
+	// valid (zero ID, unknown side or kind, a quantity not in 1..MaxQty,
+	// or a non-positive price for an order that has one), or a command's
+	// Op is unknown.
 	ReasonInvalid
 	// ReasonWouldTake: a PostOnly order would have matched.
 	ReasonWouldTake

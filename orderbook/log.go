@@ -1,0 +1,246 @@
+package orderbook
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+)
+
+// The command log is a header, the magic bytes and the book's self-trade
+// prevention policy, then frames: a varint payload length, the payload's
+// CRC-32C (little endian), and the payload, the binary form of one or more
+// commands (Command.AppendBinary). The Engine writes one frame per batch
+// with a single Write, so a crash can leave at most the last frame torn.
+const (
+	logMagic        = "OTLPGOB\x01"
+	logHeaderSize   = len(logMagic) + 1
+	maxFrameHeader  = binary.MaxVarintLen64 + 4
+	maxFramePayload = 64 << 20 // far above any batch; a larger length is damage
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+var (
+	// ErrCorruptLog is returned when a command log is damaged: wrong magic
+	// bytes, a checksum that does not match, or a frame that does not
+	// decode. Nothing after the damage is read.
+	ErrCorruptLog = errors.New("orderbook: corrupt command log")
+	// ErrTruncatedLog is returned when a command log ends inside a frame,
+	// as a crash during a write leaves it. The commands of every whole
+	// frame before it were read; the torn frame's commands were never
+	// carried out, because the Engine logs a batch before matching it.
+	ErrTruncatedLog = errors.New("orderbook: command log ends in a torn frame")
+)
+
+// LogError reports a command log that could not be read or written, and
+// where. Err is ErrCorruptLog or ErrTruncatedLog when reading (possibly
+// wrapping a decoding error), or the io.Writer's error when writing.
+type LogError struct {
+	Offset int64 // byte offset of the frame (or header) at fault
+	Err    error
+}
+
+// Error says what went wrong where.
+func (e *LogError) Error() string {
+	return fmt.Sprintf("orderbook: command log at byte %d: %v", e.Offset, e.Err)
+}
+
+// Unwrap returns the cause, for errors.Is and errors.As.
+func (e *LogError) Unwrap() error { return e.Err }
+
+// appendLogHeader appends the log header for a book with the policy.
+func appendLogHeader(b []byte, stp STP) []byte {
+	return append(append(b, logMagic...), byte(stp))
+}
+
+// frameBuffer builds one frame. Commands are appended after room for the
+// largest frame header, which finish then writes just before them, so
+// that a frame goes out in one Write without copying.
+type frameBuffer struct {
+	buf []byte
+}
+
+func (f *frameBuffer) reset() {
+	if cap(f.buf) < maxFrameHeader {
+		f.buf = make([]byte, maxFrameHeader, 64<<10)
+	}
+	f.buf = f.buf[:maxFrameHeader]
+}
+
+func (f *frameBuffer) empty() bool { return len(f.buf) == maxFrameHeader }
+
+// finish returns the whole frame.
+func (f *frameBuffer) finish() []byte {
+	payload := f.buf[maxFrameHeader:]
+	var hdr [maxFrameHeader]byte
+	n := binary.PutUvarint(hdr[:], uint64(len(payload)))
+	binary.LittleEndian.PutUint32(hdr[n:], crc32.Checksum(payload, crcTable))
+	start := maxFrameHeader - n - 4
+	copy(f.buf[start:], hdr[:n+4])
+	return f.buf[start:]
+}
+
+// logReader reads a command log frame by frame.
+type logReader struct {
+	r       *bufio.Reader
+	off     int64 // offset of the next frame
+	seq     uint64
+	payload []byte
+}
+
+func newLogReader(r io.Reader) (*logReader, STP, error) {
+	lr := &logReader{r: bufio.NewReaderSize(r, 256<<10)}
+	var hdr [logHeaderSize]byte
+	if n, err := io.ReadFull(lr.r, hdr[:]); err != nil {
+		if n == 0 && err == io.EOF {
+			err = fmt.Errorf("%w: empty, no header", ErrCorruptLog)
+		} else {
+			err = fmt.Errorf("%w: header cut short", ErrTruncatedLog)
+		}
+		return nil, 0, &LogError{Offset: 0, Err: err}
+	}
+	stp := STP(hdr[len(logMagic)])
+	if string(hdr[:len(logMagic)]) != logMagic || stp > CancelBoth {
+		return nil, 0, &LogError{Offset: 0, Err: fmt.Errorf("%w: not a command log (bad header)", ErrCorruptLog)}
+	}
+	lr.off = int64(logHeaderSize)
+	return lr, stp, nil
+}
+
+// next calls fn for each command of the next frame, and returns io.EOF at
+// a clean end of the log.
+func (lr *logReader) next(fn func(seq uint64, c Command) error) error {
+	fail := func(err error) error { return &LogError{Offset: lr.off, Err: err} }
+	size, hdrLen, err := lr.frameLength()
+	switch {
+	case err == io.EOF:
+		return io.EOF
+	case err != nil:
+		return fail(err)
+	case size == 0 || size > maxFramePayload:
+		return fail(fmt.Errorf("%w: frame length %d", ErrCorruptLog, size))
+	}
+	if cap(lr.payload) < int(size)+4 {
+		lr.payload = make([]byte, int(size)+4)
+	}
+	buf := lr.payload[:int(size)+4]
+	if _, err := io.ReadFull(lr.r, buf); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return fail(fmt.Errorf("%w: %d-byte frame cut short", ErrTruncatedLog, size))
+		}
+		return fail(err)
+	}
+	sum, payload := binary.LittleEndian.Uint32(buf), buf[4:]
+	if crc32.Checksum(payload, crcTable) != sum {
+		return fail(fmt.Errorf("%w: checksum mismatch", ErrCorruptLog))
+	}
+	// Decode the whole frame before acting on any of it, so that a frame
+	// is carried out entirely or not at all.
+	for off := 0; off < len(payload); {
+		_, n, err := decodeCommand(payload[off:])
+		if err != nil {
+			return fail(fmt.Errorf("%w: %w", ErrCorruptLog, err))
+		}
+		off += n
+	}
+	for off := 0; off < len(payload); {
+		c, n, _ := decodeCommand(payload[off:])
+		off += n
+		lr.seq++
+		if err := fn(lr.seq, c); err != nil {
+			return err
+		}
+	}
+	lr.off += int64(hdrLen) + 4 + int64(size)
+	return nil
+}
+
+// frameLength reads a frame's varint length and returns it with its size
+// in bytes; io.EOF if the log ends cleanly before it.
+func (lr *logReader) frameLength() (uint64, int, error) {
+	var x uint64
+	for i := range binary.MaxVarintLen64 {
+		b, err := lr.r.ReadByte()
+		switch {
+		case err == io.EOF && i == 0:
+			return 0, 0, io.EOF
+		case err == io.EOF:
+			return 0, 0, fmt.Errorf("%w: frame length cut short", ErrTruncatedLog)
+		case err != nil:
+			return 0, 0, err
+		case b < 0x80:
+			if i == binary.MaxVarintLen64-1 && b > 1 {
+				break // overflows 64 bits
+			}
+			return x | uint64(b)<<(7*i), i + 1, nil
+		}
+		x |= uint64(b&0x7f) << (7 * i)
+	}
+	return 0, 0, fmt.Errorf("%w: frame length overflows", ErrCorruptLog)
+}
+
+// ReadLog reads a command log as an Engine writes it and calls fn with
+// each command and its sequence number (1 for the first), in order. It
+// stops at fn's first error and returns it. A log that ends inside a
+// frame, as a crash during a write leaves it, yields every command of the
+// whole frames and then a *LogError wrapping ErrTruncatedLog; a damaged
+// one yields a *LogError wrapping ErrCorruptLog. A frame is passed to fn
+// only once all of it has been checked.
+func ReadLog(r io.Reader, fn func(seq uint64, c Command) error) error {
+	lr, _, err := newLogReader(r)
+	if err != nil {
+		return err
+	}
+	for {
+		if err := lr.next(fn); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// Replay rebuilds a book from a command log: a new book with the logged
+// self-trade prevention policy, to which every logged command is applied
+// in order. It returns the book, the number of commands applied, and the
+// error that ended the log early, as ReadLog would report it. After an
+// ErrTruncatedLog the book is the state after the last whole frame, which
+// is the state the Engine had reached before the crash, so it is returned
+// as well; after any other error the book is nil.
+//
+// A book rebuilt from the log of an Engine has the same snapshot
+// (AppendSnapshot) as the Engine's book had.
+func Replay(r io.Reader) (*Book, uint64, error) {
+	b, seq, _, err := replay(r)
+	return b, seq, err
+}
+
+// replay is Replay that also returns the offset just past the last whole
+// frame, where an Engine appending to the log goes on.
+func replay(r io.Reader) (*Book, uint64, int64, error) {
+	lr, stp, err := newLogReader(r)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	b := NewBook(stp)
+	events := make([]Event, 0, 64)
+	apply := func(_ uint64, c Command) error {
+		events = b.Apply(c, events[:0])
+		return nil
+	}
+	for {
+		err := lr.next(apply)
+		switch {
+		case err == io.EOF:
+			return b, lr.seq, lr.off, nil
+		case errors.Is(err, ErrTruncatedLog):
+			return b, lr.seq, lr.off, err
+		case err != nil:
+			return nil, lr.seq, lr.off, err
+		}
+	}
+}
