@@ -63,7 +63,9 @@ func TestEngineLogReplaysToSameBook(t *testing.T) {
 		wg.Go(func() {
 			s := newCommandStream(uint64(p), 40)
 			s.nextID, s.step = orderbook.OrderID(p+1), orderbook.OrderID(producers)
-			h := func(res orderbook.Result) { got[p] = append(got[p], logged{res.Seq, res.Command, slices.Clone(res.Events)}) }
+			h := func(res orderbook.Result) {
+				got[p] = append(got[p], logged{res.Seq, res.Command, slices.Clone(res.Events)})
+			}
 			for range perProducer {
 				c := s.next()
 				if err := e.Send(context.Background(), c, h); err != nil {
