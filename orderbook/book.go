@@ -103,14 +103,24 @@ func (b *Book) newLevel(p Price) *level {
 	return &level{price: p}
 }
 
+// orderChunk is how many orders a book allocates at once when its free
+// list runs dry, so that a growing book allocates once per chunk rather
+// than once per order.
+const orderChunk = 256
+
 func (b *Book) newOrder() *order {
-	if n := len(b.freeOrders); n > 0 {
-		o := b.freeOrders[n-1]
-		b.freeOrders = b.freeOrders[:n-1]
-		*o = order{}
-		return o
+	n := len(b.freeOrders)
+	if n == 0 {
+		chunk := make([]order, orderChunk)
+		for i := range chunk {
+			b.freeOrders = append(b.freeOrders, &chunk[len(chunk)-1-i])
+		}
+		n = len(b.freeOrders)
 	}
-	return &order{}
+	o := b.freeOrders[n-1]
+	b.freeOrders = b.freeOrders[:n-1]
+	*o = order{}
+	return o
 }
 
 // find returns the index of the level at p, or where it would be

@@ -10,13 +10,30 @@ import (
 // post-only orders for a few owners on a few prices from 100, so that
 // crossing is frequent, with cancels and modifies of recent IDs and the
 // occasional duplicate or invalid order.
+//
+// Every limit and post-only order is cancelled a fixed number of commands
+// after it was sent unless it was filled first (the cancel is then
+// rejected as unknown, as a cancel racing a fill is), so that the book
+// stays near a steady size instead of growing with the stream, as a real
+// book does.
 type commandStream struct {
-	rng    *rand.Rand
-	prices int
-	nextID orderbook.OrderID // IDs this stream hands out: nextID, nextID+step, ...
-	step   orderbook.OrderID
-	issued int
+	rng     *rand.Rand
+	prices  int
+	nextID  orderbook.OrderID // IDs this stream hands out: nextID, nextID+step, ...
+	step    orderbook.OrderID
+	issued  int
+	n       int             // commands made
+	pending []pendingCancel // expiries, oldest first
 }
+
+type pendingCancel struct {
+	due int
+	id  orderbook.OrderID
+}
+
+// orderLifetime is how many commands a resting order of the stream lives
+// at most.
+const orderLifetime = 2_000
 
 var streamKinds = []orderbook.Kind{orderbook.Limit, orderbook.Limit, orderbook.Limit, orderbook.Market, orderbook.IOC, orderbook.FOK, orderbook.PostOnly}
 
@@ -34,6 +51,12 @@ func (s *commandStream) recent() orderbook.OrderID {
 }
 
 func (s *commandStream) next() orderbook.Command {
+	s.n++
+	if len(s.pending) > 0 && s.pending[0].due <= s.n {
+		id := s.pending[0].id
+		s.pending = s.pending[1:]
+		return orderbook.Command{Op: orderbook.OpCancel, Order: orderbook.Order{ID: id}}
+	}
 	r := s.rng
 	switch k := r.IntN(10); {
 	case k < 2:
@@ -64,10 +87,23 @@ func (s *commandStream) next() orderbook.Command {
 	case 1:
 		o.Qty = 0 // invalid
 	default:
+		if o.Kind == orderbook.Limit || o.Kind == orderbook.PostOnly {
+			s.pending = append(s.pending, pendingCancel{s.n + orderLifetime, o.ID})
+		}
 		s.nextID += s.step
 		s.issued++
 	}
 	return orderbook.Command{Op: orderbook.OpSubmit, Order: o}
+}
+
+// expireAll returns the cancels of every order still due to expire.
+func (s *commandStream) expireAll() []orderbook.Command {
+	var cmds []orderbook.Command
+	for _, p := range s.pending {
+		cmds = append(cmds, orderbook.Command{Op: orderbook.OpCancel, Order: orderbook.Order{ID: p.id}})
+	}
+	s.pending = s.pending[:0]
+	return cmds
 }
 
 // apply carries a command out on the reference book.
