@@ -1,8 +1,12 @@
 package orderbook_test
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/otlpgo/otlpgo/orderbook"
 )
@@ -64,4 +68,88 @@ func ExampleStep() {
 	// Output:
 	// 0.05 101.25
 	// true
+}
+
+// Many goroutines may send commands to an Engine; one goroutine matches
+// them and logs them first, so the log replays to the same book.
+func ExampleEngine() {
+	ctx := context.Background()
+	var log bytes.Buffer // OpenEngine logs to a file; any io.Writer will do
+	engine, err := orderbook.NewEngine(&log)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	sell := orderbook.Command{Op: orderbook.OpSubmit, Order: orderbook.Order{ID: 1, Side: orderbook.Sell, Kind: orderbook.Limit, Price: 101, Qty: 5}}
+	buy := orderbook.Command{Op: orderbook.OpSubmit, Order: orderbook.Order{ID: 2, Side: orderbook.Buy, Kind: orderbook.IOC, Price: 101, Qty: 2}}
+
+	// Send queues a command and returns; the handler gets the result on
+	// the matching goroutine. Do waits for it.
+	if err := engine.Send(ctx, sell, func(r orderbook.Result) { fmt.Println(r.Seq, r.Events[0].Kind, r.Events[0].Qty) }); err != nil {
+		fmt.Println(err)
+		return
+	}
+	events, seq, err := engine.Do(ctx, buy, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(seq, events[0].Kind, events[0].Qty, "from maker", events[0].Maker)
+
+	snap, _, _ := engine.Snapshot(ctx)
+	if err := engine.Shutdown(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	book, n, err := orderbook.Replay(&log)
+	fmt.Println("replayed", n, "commands:", bytes.Equal(book.AppendSnapshot(nil), snap), err)
+	// Output:
+	// 1 rested 5
+	// 2 filled 2 from maker 1
+	// replayed 2 commands: true <nil>
+}
+
+// OpenEngine keeps the log in a file and, when the file exists, replays it
+// first: a restarted engine goes on with the book it had.
+func ExampleOpenEngine() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "orderbook")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "btc-usd.log")
+
+	for run := 1; run <= 2; run++ {
+		engine, err := orderbook.OpenEngine(path)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		order := orderbook.Order{ID: orderbook.OrderID(run), Side: orderbook.Buy, Kind: orderbook.Limit, Price: 100, Qty: 1}
+		_, seq, err := engine.Do(ctx, orderbook.Command{Op: orderbook.OpSubmit, Order: order}, nil)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println("run", run, "command", seq)
+		if err := engine.Shutdown(ctx); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer f.Close()
+	book, _, _ := orderbook.Replay(f)
+	_, qty, _ := book.Best(orderbook.Buy)
+	fmt.Println("bid quantity after both runs:", qty)
+	// Output:
+	// run 1 command 1
+	// run 2 command 2
+	// bid quantity after both runs: 2
 }

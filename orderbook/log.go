@@ -94,10 +94,8 @@ type logReader struct {
 func newLogReader(r io.Reader) (*logReader, STP, error) {
 	lr := &logReader{r: bufio.NewReaderSize(r, 256<<10)}
 	var hdr [logHeaderSize]byte
-	if n, err := io.ReadFull(lr.r, hdr[:]); err != nil {
-		if n == 0 && err == io.EOF {
-			err = fmt.Errorf("%w: empty, no header", ErrCorruptLog)
-		} else {
+	if _, err := io.ReadFull(lr.r, hdr[:]); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF { // as a crash just after creating the file leaves it
 			err = fmt.Errorf("%w: header cut short", ErrTruncatedLog)
 		}
 		return nil, 0, &LogError{Offset: 0, Err: err}
@@ -210,7 +208,8 @@ func ReadLog(r io.Reader, fn func(seq uint64, c Command) error) error {
 // error that ended the log early, as ReadLog would report it. After an
 // ErrTruncatedLog the book is the state after the last whole frame, which
 // is the state the Engine had reached before the crash, so it is returned
-// as well; after any other error the book is nil.
+// as well (unless the header itself is torn); after any other error the
+// book is nil.
 //
 // A book rebuilt from the log of an Engine has the same snapshot
 // (AppendSnapshot) as the Engine's book had.

@@ -1,0 +1,107 @@
+package orderbook_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/otlpgo/otlpgo/orderbook"
+)
+
+// engineLog returns the log an engine writes for n commands of the test
+// stream, sent in batches of up to batch commands.
+func engineLog(tb testing.TB, n, batch int) []byte {
+	tb.Helper()
+	var log bytes.Buffer
+	e, err := orderbook.NewEngine(&log, orderbook.WithBatchSize(batch))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := newCommandStream(8, 11)
+	for range n {
+		if err := e.Send(context.Background(), s.next(), nil); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := e.Shutdown(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return log.Bytes()
+}
+
+func TestReadLogStopsAtCallbackError(t *testing.T) {
+	log := engineLog(t, 100, 7)
+	stop := errors.New("stop")
+	seen := 0
+	err := orderbook.ReadLog(bytes.NewReader(log), func(seq uint64, _ orderbook.Command) error {
+		seen++
+		if seq == 10 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || seen != 10 {
+		t.Fatalf("ReadLog returned %v after %d commands, want the callback's error after 10", err, seen)
+	}
+	if err := orderbook.ReadLog(bytes.NewReader(nil), nil); !errors.Is(err, orderbook.ErrTruncatedLog) {
+		t.Fatalf("ReadLog of nothing: %v, want ErrTruncatedLog", err)
+	}
+}
+
+// TestReplayEveryCut cuts a log at every byte and requires Replay to stop
+// cleanly: at a frame boundary with no error, inside a frame with
+// ErrTruncatedLog and the book of the whole frames before it.
+func TestReplayEveryCut(t *testing.T) {
+	log := engineLog(t, 300, 16)
+	full, total, err := orderbook.Replay(bytes.NewReader(log))
+	if err != nil || total != 300 {
+		t.Fatalf("Replay: %d, %v", total, err)
+	}
+	var prev uint64
+	for cut := range len(log) {
+		b, n, err := orderbook.Replay(bytes.NewReader(log[:cut]))
+		switch {
+		case err == nil:
+		case errors.Is(err, orderbook.ErrTruncatedLog):
+			var le *orderbook.LogError
+			if !errors.As(err, &le) || le.Offset > int64(cut) {
+				t.Fatalf("cut %d: %v", cut, err)
+			}
+		default:
+			t.Fatalf("cut at %d: %v, want nil or ErrTruncatedLog", cut, err)
+		}
+		if n < prev || n > total {
+			t.Fatalf("cut at %d replayed %d commands after %d", cut, n, prev)
+		}
+		prev = n
+		if b != nil {
+			if err := b.CheckInvariants(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if !bytes.Equal(full.AppendSnapshot(nil), full.AppendSnapshot(nil)) {
+		t.Fatal("snapshot is not deterministic")
+	}
+}
+
+// FuzzReplay feeds arbitrary bytes to Replay: it must not panic, must
+// fail only with ErrCorruptLog or ErrTruncatedLog, and must leave any book
+// it returns consistent.
+func FuzzReplay(f *testing.F) {
+	f.Add(engineLog(f, 20, 4))
+	f.Add(engineLog(f, 3, 1))
+	f.Add([]byte("OTLPGOB\x01\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, _, err := orderbook.Replay(bytes.NewReader(data))
+		if err != nil && !errors.Is(err, orderbook.ErrCorruptLog) && !errors.Is(err, orderbook.ErrTruncatedLog) {
+			t.Fatalf("untyped error %v", err)
+		}
+		if b != nil {
+			if err := b.CheckInvariants(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
