@@ -9,15 +9,20 @@
 // leaves the process: an embedded exporter keeps a summary of what would
 // have been exported and prints it at the end.
 //
-// The workload is a simulated order flow: each order gets a server span,
-// a pre-trade risk check and a matching step as child spans, and metrics
-// for orders by outcome and their latency. It runs in three phases: the
-// base rate, five times the base rate, and the base rate with a tightened
-// risk limit that rejects a fifth of the orders as errors. The adaptive
-// sampler (otelx's default) holds the sampled spans near the budget
-// through the load step and samples more during the errors; a progress
-// line shows it once a second. Later packages (risk, orderbook,
-// ringbuffer, concurrency) replace the simulated steps with real ones.
+// The workload is an order flow: each order gets a server span, a
+// pre-trade risk check (still simulated) and a match through a real
+// orderbook.Engine as child spans, and metrics for orders by outcome and
+// their latency; the engine adds a span per batch of commands and its own
+// counters. Workers quote limit orders around a price of 100 to 119 with
+// some IOC, market and post-only orders, and cancel their old quotes. The
+// run has three phases: the base rate, five times the base rate, and the
+// base rate with a tightened risk limit that rejects a fifth of the orders
+// as errors. The adaptive sampler (otelx's default) holds the sampled
+// spans near the budget through the load step and samples more during
+// the errors; a progress line shows it once a second. At the end the
+// engine's command log is replayed and the rebuilt book compared with the
+// engine's. Later packages (risk, concurrency) replace the simulated steps
+// with real ones.
 package main
 
 import (
@@ -28,6 +33,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -108,7 +114,12 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	fmt.Fprintf(out, "otlpgo-demo: %v of simulated orders at %s on %d workers, sampling budget %g spans/s,\n  exporting %s\n",
 		o.duration, pace, o.workers, o.budget, where)
 
-	w, err := newWorkload(otel.GetTracerProvider(), otel.GetMeterProvider())
+	dir, err := os.MkdirTemp("", "otlpgo-demo")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	w, err := newWorkload(otel.GetTracerProvider(), otel.GetMeterProvider(), filepath.Join(dir, "book.log"))
 	if err != nil {
 		return err
 	}
@@ -126,9 +137,15 @@ func run(ctx context.Context, out io.Writer, o options) error {
 
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancelShutdown()
+	book, bookErr := w.closeBook(shutdownCtx) // before telemetry, so its last spans are exported
 	shutdownErr := tel.Shutdown(shutdownCtx)
-	report(out, tel.Health(), w, elapsed, summary)
-	if shutdownErr != nil {
+	report(out, tel.Health(), w, elapsed, book, summary)
+	switch {
+	case bookErr != nil:
+		return fmt.Errorf("order book: %w", bookErr)
+	case !book.replayMatches:
+		return errors.New("order book: the replayed log does not rebuild the engine's book")
+	case shutdownErr != nil:
 		return fmt.Errorf("shutdown: %w", shutdownErr)
 	}
 	return nil
@@ -202,14 +219,19 @@ func firstError(out io.Writer) func(error) {
 	}
 }
 
-func report(out io.Writer, h otelx.Health, w *workload, elapsed time.Duration, summary *summaryExporter) {
+func report(out io.Writer, h otelx.Health, w *workload, elapsed time.Duration, book bookReport, summary *summaryExporter) {
 	row := func(name string, v any, note string) { fmt.Fprintf(out, "  %-16s %10v  %s\n", name, v, note) }
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "summary")
 	orders := w.orders.Load()
 	row("orders placed", orders, fmt.Sprintf("%.0f/s", float64(orders)/elapsed.Seconds()))
-	row("orders filled", w.filled.Load(), "")
+	row("orders filled", w.filled.Load(), "traded in full, or in part with the rest cancelled")
+	row("orders rested", w.rested.Load(), "in the book, perhaps after trading some")
+	row("orders cancelled", w.cancelled.Load(), "IOC or market with nothing to take, or self-trade prevention")
 	row("orders rejected", w.rejected.Load(), "by the risk check (quantity over the limit)")
+	row("book rejects", w.refused.Load(), "by the book (post-only orders that would take)")
+	row("book commands", book.commands, fmt.Sprintf("orders and cancels through the engine, %d bytes of log; %d orders rest at the end", book.logBytes, book.resting))
+	row("log replay", book.replay.Round(time.Microsecond), fmt.Sprintf("rebuilt book identical to the engine's: %v", book.replayMatches))
 	row("spans started", h.Spans.Started, "")
 	row("spans sampled", h.Spans.Sampled, "by "+shortSampler(setting(h, "traces.sampler")))
 	row("spans exported", h.Traces.SpansExported, "")

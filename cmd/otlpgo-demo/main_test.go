@@ -58,9 +58,19 @@ func TestDemoWithoutCollectorSummarisesWhatWouldBeExported(t *testing.T) {
 	}
 	// The embedded summary saw exactly the exported spans, and each
 	// sampled order is a whole trace: a place and a risk check.
-	perName := count(t, s, "order.place") + count(t, s, "risk.check") + count(t, s, "book.match")
+	perName := count(t, s, "order.place") + count(t, s, "risk.check") + count(t, s, "book.match") + count(t, s, "orderbook.batch")
 	if perName != exported || count(t, s, "order.place") != count(t, s, "risk.check") {
 		t.Errorf("summary lists %d spans by name, health says %d exported:\n%s", perName, exported, s)
+	}
+	// Orders went through the order book engine, whose log replays to the
+	// same book.
+	placed := count(t, s, "orders filled") + count(t, s, "orders rested") + count(t, s, "orders cancelled") +
+		count(t, s, "orders rejected") + count(t, s, "book rejects")
+	if placed != orders || count(t, s, "book commands") < orders-count(t, s, "orders rejected") {
+		t.Errorf("outcomes add up to %d of %d orders; the book saw %d commands:\n%s", placed, orders, count(t, s, "book commands"), s)
+	}
+	if !regexp.MustCompile(`log replay .* identical to the engine's: true`).MatchString(s) {
+		t.Errorf("no successful log replay in:\n%s", s)
 	}
 	if !strings.Contains(s, "by Adaptive{budget:300/s}") || !strings.Contains(s, "health              healthy") {
 		t.Errorf("summary does not show the adaptive sampler and health:\n%s", s)
