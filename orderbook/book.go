@@ -14,9 +14,15 @@ import (
 // A Book is not safe for concurrent use: one goroutine drives it (the
 // Engine does so for many). The zero Book is not usable; use NewBook.
 type Book struct {
-	orders orderIndex
+	orders orderIndex // resting and pending stop orders
 	bids   bookSide
 	asks   bookSide
+	// Stop orders waiting for their trigger, as levels by stop price with
+	// the next to trigger last: buy stops lowest last, sell stops highest.
+	buyStops  bookSide
+	sellStops bookSide
+	stops     int   // pending stop orders
+	last      Price // the last trade price; 0 before the first trade
 	// Free lists, owned by this book: steady-state orders and levels are
 	// reused rather than allocated.
 	freeOrders []*order
@@ -28,6 +34,8 @@ type order struct {
 	id         OrderID
 	owner      uint64
 	side       Side
+	kind       Kind  // Stop or StopLimit while pending; 0 when resting
+	limit      Price // a pending StopLimit's limit price
 	qty        Qty
 	lvl        *level
 	prev, next *order
@@ -56,9 +64,11 @@ func NewBook(stp ...STP) *Book {
 		policy = stp[len(stp)-1]
 	}
 	return &Book{
-		stp:  policy,
-		bids: bookSide{buy: true},
-		asks: bookSide{buy: false},
+		stp:       policy,
+		bids:      bookSide{buy: true},
+		asks:      bookSide{buy: false},
+		buyStops:  bookSide{buy: false}, // lowest stop last, as asks
+		sellStops: bookSide{buy: true},  // highest stop last, as bids
 	}
 }
 
@@ -67,6 +77,22 @@ func (b *Book) side(s Side) *bookSide {
 		return &b.bids
 	}
 	return &b.asks
+}
+
+func (b *Book) stopSide(s Side) *bookSide {
+	if s == Buy {
+		return &b.buyStops
+	}
+	return &b.sellStops
+}
+
+// sideOf returns the side that holds o: its book side while it rests, its
+// stop side while it waits.
+func (b *Book) sideOf(o *order) *bookSide {
+	if o.kind != 0 {
+		return b.stopSide(o.side)
+	}
+	return b.side(o.side)
 }
 
 func (s *bookSide) best() *level {
@@ -192,18 +218,24 @@ func (b *Book) unlink(o *order) {
 	l.qty -= o.qty
 	l.count--
 	b.orders.del(o.id)
+	if o.kind != 0 {
+		b.stops--
+	}
 	if l.count == 0 {
-		b.removeLevel(b.side(o.side), l)
+		b.removeLevel(b.sideOf(o), l)
 	}
 	b.freeOrders = append(b.freeOrders, o)
 }
 
 // valid reports whether an order is well formed.
 func valid(o Order) bool {
-	if o.ID == 0 || o.Qty <= 0 || o.Qty > MaxQty || (o.Side != Buy && o.Side != Sell) || o.Kind < Limit || o.Kind > PostOnly {
+	if o.ID == 0 || o.Qty <= 0 || o.Qty > MaxQty || (o.Side != Buy && o.Side != Sell) || o.Kind < Limit || o.Kind > StopLimit {
 		return false
 	}
-	return o.Kind == Market || o.Price > 0
+	if (o.Kind == Stop || o.Kind == StopLimit) && o.Stop <= 0 {
+		return false
+	}
+	return o.Kind == Market || o.Kind == Stop || o.Price > 0
 }
 
 // Submit places an order and appends what happened to events: fills
@@ -211,7 +243,59 @@ func valid(o Order) bool {
 // (Limit, PostOnly), cancelled (IOC, Market) or nothing left; or a single
 // Rejected event (invalid order, duplicate ID, a PostOnly that would take,
 // a FOK that cannot fill), in which case the book is unchanged.
+//
+// A Stop or StopLimit order is Pending, off the book, until the last
+// trade price reaches its stop price; if it already has, the order is
+// Triggered at once. Whenever a command trades, the stop orders its last
+// price reaches are Triggered one at a time, each entering the book as a
+// Market (Stop) or Limit (StopLimit) order, and their own trades may
+// trigger more. Buy stops go first, the lowest stop price first; then
+// sell stops, the highest first; at one stop price, the earliest first.
+// The condition is checked again before each, against the last price
+// then. Their events follow the command's own.
 func (b *Book) Submit(o Order, events []Event) []Event {
+	events = b.submit(o, events)
+	return b.trigger(events)
+}
+
+// triggered reports whether a stop order on side s with stop price p
+// would trigger at the current last trade price.
+func (b *Book) triggered(s Side, p Price) bool {
+	if b.last == 0 {
+		return false
+	}
+	if s == Buy {
+		return b.last >= p
+	}
+	return b.last <= p
+}
+
+// trigger sends every stop order the last trade price has reached into
+// the book, one at a time, until none is left to trigger.
+func (b *Book) trigger(events []Event) []Event {
+	for b.stops > 0 {
+		var l *level
+		if bl := b.buyStops.best(); bl != nil && b.triggered(Buy, bl.price) {
+			l = bl
+		} else if sl := b.sellStops.best(); sl != nil && b.triggered(Sell, sl.price) {
+			l = sl
+		} else {
+			return events
+		}
+		so := l.head
+		o := Order{ID: so.id, Side: so.side, Kind: Market, Price: 0, Qty: so.qty, Owner: so.owner}
+		if so.kind == StopLimit {
+			o.Kind, o.Price = Limit, so.limit
+		}
+		events = append(events, Event{Kind: Triggered, Order: o.ID, Price: l.price, Qty: o.Qty})
+		b.unlink(so)
+		events = b.submit(o, events)
+	}
+	return events
+}
+
+// submit is Submit without triggering stop orders afterwards.
+func (b *Book) submit(o Order, events []Event) []Event {
 	reject := func(r Reason) []Event {
 		return append(events, Event{Kind: Rejected, Order: o.ID, Price: o.Price, Qty: o.Qty, Reason: r})
 	}
@@ -232,6 +316,18 @@ func (b *Book) Submit(o Order, events []Event) []Event {
 		if b.available(opp, o, o.Qty) < o.Qty {
 			return reject(ReasonNotFillable)
 		}
+	case Stop, StopLimit:
+		if !b.triggered(o.Side, o.Stop) {
+			b.park(o)
+			return append(events, Event{Kind: Pending, Order: o.ID, Price: o.Stop, Qty: o.Qty})
+		}
+		events = append(events, Event{Kind: Triggered, Order: o.ID, Price: o.Stop, Qty: o.Qty})
+		if o.Kind == Stop {
+			o.Kind, o.Price = Market, 0
+		} else {
+			o.Kind = Limit
+		}
+		market = o.Kind == Market
 	}
 
 	left := o.Qty
@@ -260,6 +356,7 @@ match:
 			}
 			q := min(left, maker.qty)
 			events = append(events, Event{Kind: Filled, Order: o.ID, Maker: maker.id, Price: best.price, Qty: q})
+			b.last = best.price
 			left -= q
 			if q == maker.qty {
 				b.unlink(maker) // may remove the level
@@ -311,10 +408,20 @@ func (b *Book) available(s *bookSide, o Order, want Qty) Qty {
 	return sum
 }
 
-func (b *Book) rest(id OrderID, owner uint64, side Side, p Price, q Qty) {
-	l := b.levelFor(b.side(side), p)
-	o := b.newOrder()
-	o.id, o.owner, o.side, o.qty, o.lvl = id, owner, side, q, l
+// park puts a stop order in the queue at its stop price.
+func (b *Book) park(o Order) {
+	l := b.levelFor(b.stopSide(o.Side), o.Stop)
+	so := b.newOrder()
+	so.id, so.owner, so.side, so.kind, so.qty, so.lvl = o.ID, o.Owner, o.Side, o.Kind, o.Qty, l
+	if o.Kind == StopLimit {
+		so.limit = o.Price
+	}
+	b.enqueue(l, so)
+	b.stops++
+}
+
+// enqueue appends o to the end of its level's queue and indexes it.
+func (b *Book) enqueue(l *level, o *order) {
 	o.prev = l.tail
 	if l.tail != nil {
 		l.tail.next = o
@@ -322,13 +429,21 @@ func (b *Book) rest(id OrderID, owner uint64, side Side, p Price, q Qty) {
 		l.head = o
 	}
 	l.tail = o
-	l.qty += q
+	l.qty += o.qty
 	l.count++
-	b.orders.put(id, o)
+	b.orders.put(o.id, o)
 }
 
-// Cancel removes a resting order and appends a Cancelled event with its
-// remaining quantity, or a Rejected event if no resting order has the ID.
+func (b *Book) rest(id OrderID, owner uint64, side Side, p Price, q Qty) {
+	l := b.levelFor(b.side(side), p)
+	o := b.newOrder()
+	o.id, o.owner, o.side, o.qty, o.lvl = id, owner, side, q, l
+	b.enqueue(l, o)
+}
+
+// Cancel removes a resting order, or a pending stop order, and appends a
+// Cancelled event with its remaining quantity (and price, or stop price),
+// or a Rejected event if no such order has the ID.
 func (b *Book) Cancel(id OrderID, events []Event) []Event {
 	o := b.orders.get(id)
 	if o == nil {
@@ -345,12 +460,15 @@ func (b *Book) Cancel(id OrderID, events []Event) []Event {
 // and submitted again as a limit order with the same ID, side and new
 // price and quantity, which may match. An unknown ID, a non-positive
 // price or quantity, or a quantity above MaxQty is Rejected and changes
-// nothing.
+// nothing, as is a stop order that has not been triggered
+// (ReasonStopPending).
 func (b *Book) Modify(id OrderID, price Price, qty Qty, events []Event) []Event {
 	o := b.orders.get(id)
 	switch {
 	case o == nil:
 		return append(events, Event{Kind: Rejected, Order: id, Price: price, Qty: qty, Reason: ReasonUnknownID})
+	case o.kind != 0:
+		return append(events, Event{Kind: Rejected, Order: id, Price: price, Qty: qty, Reason: ReasonStopPending})
 	case price <= 0 || qty <= 0 || qty > MaxQty:
 		return append(events, Event{Kind: Rejected, Order: id, Price: price, Qty: qty, Reason: ReasonInvalid})
 	}
@@ -404,16 +522,23 @@ func (b *Book) Depth(s Side, n int, dst []Level) []Level {
 	return dst
 }
 
-// Len returns the number of resting orders.
-func (b *Book) Len() int { return b.orders.n }
+// Len returns the number of resting orders (not counting pending stop
+// orders).
+func (b *Book) Len() int { return b.orders.n - b.stops }
+
+// LastPrice returns the price of the last trade, and false before the
+// first.
+func (b *Book) LastPrice() (Price, bool) { return b.last, b.last != 0 }
 
 // checkInvariants reports the first broken internal invariant: levels
 // strictly ordered best last and never empty, each level's quantity and
-// count the sum of its FIFO queue, every resting order indexed by its ID
-// and nothing else indexed, and the book not crossed.
+// count the sum of its FIFO queue, every resting and pending order indexed
+// by its ID and nothing else indexed, the book not crossed, and no
+// pending stop order that the last trade price has reached.
 func (b *Book) checkInvariants() error {
-	indexed := 0
-	for _, s := range []*bookSide{&b.bids, &b.asks} {
+	indexed, stops := 0, 0
+	for _, s := range []*bookSide{&b.bids, &b.asks, &b.buyStops, &b.sellStops} {
+		stopSide := s == &b.buyStops || s == &b.sellStops
 		for i, l := range s.levels {
 			if i > 0 && !s.better(l.price, s.levels[i-1].price) {
 				return fmt.Errorf("orderbook: levels %d and %d out of order: %d, %d", i-1, i, s.levels[i-1].price, l.price)
@@ -431,8 +556,10 @@ func (b *Book) checkInvariants() error {
 					return fmt.Errorf("orderbook: order %d: quantity %d", o.id, o.qty)
 				case b.orders.get(o.id) != o:
 					return fmt.Errorf("orderbook: order %d: not indexed", o.id)
-				case (o.side == Buy) != s.buy:
-					return fmt.Errorf("orderbook: order %d: on the wrong side", o.id)
+				case b.sideOf(o) != s:
+					return fmt.Errorf("orderbook: order %d (kind %d): on the wrong side", o.id, o.kind)
+				case stopSide && o.kind == StopLimit && o.limit <= 0:
+					return fmt.Errorf("orderbook: stop-limit order %d: limit %d", o.id, o.limit)
 				}
 				qty += o.qty
 				count++
@@ -442,13 +569,22 @@ func (b *Book) checkInvariants() error {
 				return fmt.Errorf("orderbook: level %d: count %d qty %d, queue holds %d orders, %d", l.price, l.count, l.qty, count, qty)
 			}
 			indexed += count
+			if stopSide {
+				stops += count
+			}
 		}
 	}
-	if indexed != b.orders.n {
-		return fmt.Errorf("orderbook: %d orders on levels, %d indexed", indexed, b.orders.n)
+	if indexed != b.orders.n || stops != b.stops {
+		return fmt.Errorf("orderbook: %d orders on levels (%d stops), %d indexed (%d stops)", indexed, stops, b.orders.n, b.stops)
 	}
 	if bid, ask := b.bids.best(), b.asks.best(); bid != nil && ask != nil && bid.price >= ask.price {
 		return fmt.Errorf("orderbook: crossed: bid %d >= ask %d", bid.price, ask.price)
+	}
+	if l := b.buyStops.best(); l != nil && b.triggered(Buy, l.price) {
+		return fmt.Errorf("orderbook: buy stop at %d still pending after a trade at %d", l.price, b.last)
+	}
+	if l := b.sellStops.best(); l != nil && b.triggered(Sell, l.price) {
+		return fmt.Errorf("orderbook: sell stop at %d still pending after a trade at %d", l.price, b.last)
 	}
 	return nil
 }

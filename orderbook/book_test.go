@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,10 +12,68 @@ import (
 )
 
 // refBook is a deliberately simple reference: resting orders in one slice
-// in arrival order, best price found by linear scans.
+// in arrival order, best price found by linear scans; pending stop orders
+// in another, the next to trigger found by linear scans too.
 type refBook struct {
 	resting []refOrder
+	stops   []orderbook.Order // pending stop orders, in arrival order
+	last    orderbook.Price   // last trade price, 0 before any
 	stp     orderbook.STP
+}
+
+func (r *refBook) findStop(id orderbook.OrderID) int {
+	return slices.IndexFunc(r.stops, func(o orderbook.Order) bool { return o.ID == id })
+}
+
+func (r *refBook) triggered(s orderbook.Side, stop orderbook.Price) bool {
+	if r.last == 0 {
+		return false
+	}
+	if s == orderbook.Buy {
+		return r.last >= stop
+	}
+	return r.last <= stop
+}
+
+// submit is the reference for Book.Submit: the order, then any stop orders
+// its trades trigger, one at a time, re-checked against the last price
+// before each: buy stops lowest first, then sell stops highest first,
+// earliest first at one stop price.
+func (r *refBook) submit(o orderbook.Order) []orderbook.Event {
+	ev := r.place(o)
+	for {
+		next := -1
+		for i, st := range r.stops {
+			if st.Side == orderbook.Buy && r.triggered(st.Side, st.Stop) && (next < 0 || st.Stop < r.stops[next].Stop) {
+				next = i
+			}
+		}
+		if next < 0 {
+			for i, st := range r.stops {
+				if st.Side == orderbook.Sell && r.triggered(st.Side, st.Stop) && (next < 0 || st.Stop > r.stops[next].Stop) {
+					next = i
+				}
+			}
+		}
+		if next < 0 {
+			return ev
+		}
+		st := r.stops[next]
+		r.stops = slices.Delete(r.stops, next, next+1)
+		ev = append(ev, orderbook.Event{Kind: orderbook.Triggered, Order: st.ID, Price: st.Stop, Qty: st.Qty})
+		ev = append(ev, r.place(converted(st))...)
+	}
+}
+
+// converted is a triggered stop order as it enters the book.
+func converted(o orderbook.Order) orderbook.Order {
+	if o.Kind == orderbook.Stop {
+		o.Kind, o.Price = orderbook.Market, 0
+	} else {
+		o.Kind = orderbook.Limit
+	}
+	o.Stop = 0
+	return o
 }
 
 type refOrder struct {
@@ -62,16 +121,28 @@ func other(s orderbook.Side) orderbook.Side {
 	return orderbook.Buy
 }
 
-func (r *refBook) submit(o orderbook.Order) []orderbook.Event {
+// place is submit without triggering stop orders afterwards.
+func (r *refBook) place(o orderbook.Order) []orderbook.Event {
 	rej := func(reason orderbook.Reason) []orderbook.Event {
 		return []orderbook.Event{{Kind: orderbook.Rejected, Order: o.ID, Price: o.Price, Qty: o.Qty, Reason: reason}}
 	}
+	isStop := o.Kind == orderbook.Stop || o.Kind == orderbook.StopLimit
 	if o.ID == 0 || o.Qty <= 0 || o.Qty > orderbook.MaxQty || (o.Side != orderbook.Buy && o.Side != orderbook.Sell) ||
-		o.Kind < orderbook.Limit || o.Kind > orderbook.PostOnly || (o.Kind != orderbook.Market && o.Price <= 0) {
+		o.Kind < orderbook.Limit || o.Kind > orderbook.StopLimit || (o.Kind != orderbook.Market && o.Kind != orderbook.Stop && o.Price <= 0) ||
+		(isStop && o.Stop <= 0) {
 		return rej(orderbook.ReasonInvalid)
 	}
-	if r.find(o.ID) >= 0 {
+	if r.find(o.ID) >= 0 || r.findStop(o.ID) >= 0 {
 		return rej(orderbook.ReasonDuplicateID)
+	}
+	var ev []orderbook.Event
+	if isStop {
+		if !r.triggered(o.Side, o.Stop) {
+			r.stops = append(r.stops, o)
+			return []orderbook.Event{{Kind: orderbook.Pending, Order: o.ID, Price: o.Stop, Qty: o.Qty}}
+		}
+		ev = append(ev, orderbook.Event{Kind: orderbook.Triggered, Order: o.ID, Price: o.Stop, Qty: o.Qty})
+		o = converted(o)
 	}
 	opp := other(o.Side)
 	if o.Kind == orderbook.PostOnly {
@@ -107,7 +178,6 @@ func (r *refBook) submit(o orderbook.Order) []orderbook.Event {
 			return rej(orderbook.ReasonNotFillable)
 		}
 	}
-	var ev []orderbook.Event
 	left := o.Qty
 	for left > 0 {
 		i := r.bestMaker(opp)
@@ -127,6 +197,7 @@ func (r *refBook) submit(o orderbook.Order) []orderbook.Event {
 		}
 		q := min(left, m.qty)
 		ev = append(ev, orderbook.Event{Kind: orderbook.Filled, Order: o.ID, Maker: m.id, Price: m.price, Qty: q})
+		r.last = m.price
 		left -= q
 		m.qty -= q
 		if m.qty == 0 {
@@ -144,6 +215,9 @@ func (r *refBook) submit(o orderbook.Order) []orderbook.Event {
 }
 
 func (r *refBook) modify(id orderbook.OrderID, price orderbook.Price, qty orderbook.Qty) []orderbook.Event {
+	if r.findStop(id) >= 0 {
+		return []orderbook.Event{{Kind: orderbook.Rejected, Order: id, Price: price, Qty: qty, Reason: orderbook.ReasonStopPending}}
+	}
 	i := r.find(id)
 	if i < 0 {
 		return []orderbook.Event{{Kind: orderbook.Rejected, Order: id, Price: price, Qty: qty, Reason: orderbook.ReasonUnknownID}}
@@ -162,6 +236,11 @@ func (r *refBook) modify(id orderbook.OrderID, price orderbook.Price, qty orderb
 }
 
 func (r *refBook) cancel(id orderbook.OrderID) []orderbook.Event {
+	if i := r.findStop(id); i >= 0 {
+		o := r.stops[i]
+		r.stops = slices.Delete(r.stops, i, i+1)
+		return []orderbook.Event{{Kind: orderbook.Cancelled, Order: id, Price: o.Stop, Qty: o.Qty, Reason: orderbook.ReasonCancelRequested}}
+	}
 	i := r.find(id)
 	if i < 0 {
 		return []orderbook.Event{{Kind: orderbook.Rejected, Order: id, Reason: orderbook.ReasonUnknownID}}
@@ -250,7 +329,9 @@ func TestDifferentialAgainstReference(t *testing.T) {
 			var submitted, filled, cancelled orderbook.Qty
 			selfTrades := 0
 			nextID := orderbook.OrderID(1)
-			kinds := []orderbook.Kind{orderbook.Limit, orderbook.Limit, orderbook.Limit, orderbook.Market, orderbook.IOC, orderbook.FOK, orderbook.PostOnly}
+			kinds := []orderbook.Kind{orderbook.Limit, orderbook.Limit, orderbook.Limit, orderbook.Market, orderbook.IOC, orderbook.FOK, orderbook.PostOnly,
+				orderbook.Stop, orderbook.StopLimit}
+			triggers := 0
 			for c := range commands {
 				var want []orderbook.Event
 				events = events[:0]
@@ -287,7 +368,8 @@ func TestDifferentialAgainstReference(t *testing.T) {
 						Kind:  kinds[rng.IntN(len(kinds))],
 						Price: orderbook.Price(95 + rng.IntN(prices)),
 						Qty:   orderbook.Qty(1 + rng.IntN(10)),
-						Owner: uint64(rng.IntN(4)), // 0 (none) or one of three accounts
+						Owner: uint64(rng.IntN(4)),                    // 0 (none) or one of three accounts
+						Stop:  orderbook.Price(95 + rng.IntN(prices)), // used by stop orders only
 					}
 					switch rng.IntN(50) {
 					case 0:
@@ -300,7 +382,7 @@ func TestDifferentialAgainstReference(t *testing.T) {
 					want = r.submit(o)
 					events = b.Submit(o, events)
 					for _, e := range events {
-						if e.Kind == orderbook.Filled && o.Kind != orderbook.Market &&
+						if e.Kind == orderbook.Filled && e.Order == o.ID && o.Kind != orderbook.Market && o.Kind != orderbook.Stop &&
 							(o.Side == orderbook.Buy && e.Price > o.Price || o.Side == orderbook.Sell && e.Price < o.Price) {
 							t.Fatalf("command %d: %+v traded through the limit of %+v", c, e, o)
 						}
@@ -315,6 +397,9 @@ func TestDifferentialAgainstReference(t *testing.T) {
 				for _, e := range events {
 					if e.Reason == orderbook.ReasonSelfTrade {
 						selfTrades++
+					}
+					if e.Kind == orderbook.Triggered {
+						triggers++
 					}
 					switch {
 					case e.Kind == orderbook.Filled:
@@ -336,14 +421,17 @@ func TestDifferentialAgainstReference(t *testing.T) {
 				for _, o := range r.resting {
 					resting += o.qty
 				}
+				for _, o := range r.stops {
+					resting += o.Qty // pending stop orders hold their quantity too
+				}
 				if submitted != filled+resting+cancelled {
 					t.Fatalf("command %d: submitted %d != filled %d + resting %d + cancelled %d", c, submitted, filled, resting, cancelled)
 				}
 			}
-			if selfTrades == 0 {
-				t.Fatal("no self-trade was prevented: the stream does not exercise the policy")
+			if selfTrades == 0 || triggers == 0 {
+				t.Fatalf("%d self-trades prevented, %d stop orders triggered: the stream does not exercise them", selfTrades, triggers)
 			}
-			t.Logf("%d commands, %d self-trade cancellations", commands, selfTrades)
+			t.Logf("%d commands, %d self-trade cancellations, %d stop orders triggered", commands, selfTrades, triggers)
 		})
 	}
 }
@@ -389,11 +477,12 @@ func TestBookEdges(t *testing.T) {
 func TestNamesAreDistinct(t *testing.T) {
 	seen := map[string]bool{}
 	for _, s := range []fmt.Stringer{orderbook.Buy, orderbook.Sell, orderbook.Side(0),
-		orderbook.Limit, orderbook.Market, orderbook.IOC, orderbook.FOK, orderbook.PostOnly, orderbook.Kind(0),
-		orderbook.Filled, orderbook.Rested, orderbook.Cancelled, orderbook.Rejected, orderbook.Reduced, orderbook.EventKind(0),
+		orderbook.Limit, orderbook.Market, orderbook.IOC, orderbook.FOK, orderbook.PostOnly, orderbook.Stop, orderbook.StopLimit, orderbook.Kind(0),
+		orderbook.Filled, orderbook.Rested, orderbook.Cancelled, orderbook.Rejected, orderbook.Reduced, orderbook.Pending, orderbook.Triggered, orderbook.EventKind(0),
 		orderbook.ReasonCancelRequested, orderbook.ReasonUnfilled, orderbook.ReasonDuplicateID, orderbook.ReasonUnknownID,
 		orderbook.ReasonInvalid, orderbook.ReasonWouldTake, orderbook.ReasonNotFillable, orderbook.ReasonReplaced,
-		orderbook.ReasonSelfTrade, orderbook.Reason(99)} {
+		orderbook.ReasonSelfTrade, orderbook.ReasonStopPending, orderbook.Reason(99),
+		orderbook.OpSubmit, orderbook.OpCancel, orderbook.OpModify, orderbook.Op(0)} {
 		name := s.String()
 		if name == "" || seen[name] {
 			t.Errorf("%#v: name %q empty or repeated", s, name)
@@ -402,5 +491,76 @@ func TestNamesAreDistinct(t *testing.T) {
 	}
 	if orderbook.ReasonNone.String() != "" {
 		t.Error("ReasonNone has a name")
+	}
+}
+
+func TestStopOrders(t *testing.T) {
+	b := orderbook.NewBook()
+	submit := func(o orderbook.Order) []orderbook.Event {
+		t.Helper()
+		ev := b.Submit(o, nil)
+		if err := b.CheckInvariants(); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	kinds := func(ev []orderbook.Event) string {
+		var s []string
+		for _, e := range ev {
+			s = append(s, fmt.Sprintf("%v:%d@%d", e.Kind, e.Order, e.Price))
+		}
+		return strings.Join(s, " ")
+	}
+	// Before any trade nothing triggers, whatever the stop price.
+	if got := kinds(submit(orderbook.Order{ID: 1, Side: orderbook.Sell, Kind: orderbook.Stop, Qty: 1, Stop: 1000})); got != "pending:1@1000" {
+		t.Fatalf("sell stop before any trade: %s", got)
+	}
+	if _, ok := b.LastPrice(); ok {
+		t.Fatal("a last price before any trade")
+	}
+	// Buy stops at 102 and 101 (arriving in that order) and a sell stop at
+	// 99; asks to take.
+	submit(orderbook.Order{ID: 2, Side: orderbook.Buy, Kind: orderbook.Stop, Qty: 1, Stop: 102})
+	submit(orderbook.Order{ID: 3, Side: orderbook.Buy, Kind: orderbook.StopLimit, Price: 105, Qty: 1, Stop: 101})
+	for i, p := range []orderbook.Price{101, 102, 103} {
+		submit(orderbook.Order{ID: orderbook.OrderID(10 + i), Side: orderbook.Sell, Kind: orderbook.Limit, Price: p, Qty: 1})
+	}
+	// A trade at 101 triggers the lower buy stop, whose fill at 102 then
+	// triggers the other; the sell stop at 1000 is triggered by the first
+	// trade too, after the buy stops; as a market order it finds no bids,
+	// so it is cancelled unfilled.
+	got := kinds(submit(orderbook.Order{ID: 20, Side: orderbook.Buy, Kind: orderbook.IOC, Price: 101, Qty: 1}))
+	want := "filled:20@101 triggered:3@101 filled:3@102 triggered:2@102 filled:2@103 triggered:1@1000 cancelled:1@0"
+	if got != want {
+		t.Fatalf("cascade:\n got %s\nwant %s", got, want)
+	}
+	if last, ok := b.LastPrice(); !ok || last != 103 {
+		t.Fatalf("last price %d, %v; want 103", last, ok)
+	}
+	// Already through the market: triggered at once.
+	submit(orderbook.Order{ID: 30, Side: orderbook.Sell, Kind: orderbook.Limit, Price: 110, Qty: 1})
+	if got := kinds(submit(orderbook.Order{ID: 31, Side: orderbook.Buy, Kind: orderbook.Stop, Qty: 1, Stop: 100})); got != "triggered:31@100 filled:31@110" {
+		t.Fatalf("a stop already through the market: %s", got)
+	}
+	// A pending stop is cancelled at its stop price, cannot be modified,
+	// and holds its ID against duplicates.
+	submit(orderbook.Order{ID: 40, Side: orderbook.Buy, Kind: orderbook.StopLimit, Price: 120, Qty: 2, Stop: 115})
+	if ev := b.Modify(40, 121, 2, nil); len(ev) != 1 || ev[0].Reason != orderbook.ReasonStopPending {
+		t.Fatalf("Modify of a pending stop: %+v", ev)
+	}
+	if ev := submit(orderbook.Order{ID: 40, Side: orderbook.Buy, Kind: orderbook.Limit, Price: 1, Qty: 1}); ev[0].Reason != orderbook.ReasonDuplicateID {
+		t.Fatalf("an order reusing a pending stop's ID: %+v", ev)
+	}
+	if ev := b.Cancel(40, nil); len(ev) != 1 || ev[0].Kind != orderbook.Cancelled || ev[0].Price != 115 || ev[0].Qty != 2 {
+		t.Fatalf("Cancel of a pending stop: %+v", ev)
+	}
+	for _, o := range []orderbook.Order{
+		{ID: 50, Side: orderbook.Buy, Kind: orderbook.Stop, Qty: 1},                          // no stop price
+		{ID: 51, Side: orderbook.Buy, Kind: orderbook.StopLimit, Qty: 1, Stop: 5},            // no limit
+		{ID: 52, Side: orderbook.Buy, Kind: orderbook.StopLimit, Price: 5, Qty: 1, Stop: -1}, // negative stop
+	} {
+		if ev := submit(o); len(ev) != 1 || ev[0].Reason != orderbook.ReasonInvalid {
+			t.Errorf("Submit(%+v) = %+v, want Rejected/invalid", o, ev)
+		}
 	}
 }

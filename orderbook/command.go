@@ -44,9 +44,9 @@ var (
 )
 
 // Command is one instruction to a book: what the Engine takes from its
-// callers, logs and replays. A cancel uses only Order.ID, and a modify
-// only Order.ID, Order.Price and Order.Qty; the other fields are neither
-// used nor logged.
+// callers, logs and replays. A cancel uses only Order.ID, a modify only
+// Order.ID, Order.Price and Order.Qty, and a submit uses Order.Stop only
+// for a stop order; the other fields are neither used nor logged.
 type Command struct {
 	Op    Op
 	Order Order
@@ -73,8 +73,8 @@ func (b *Book) Apply(c Command, events []Event) []Event {
 }
 
 // AppendBinary appends the command's compact binary form to b: an op
-// byte, then for a submit the side and kind bytes, ID, price, quantity
-// and owner; for a cancel the ID; for a modify the ID, price and
+// byte, then for a submit the side and kind bytes, ID, price, quantity,
+// owner and, for a stop order, stop price; for a cancel the ID; for a modify the ID, price and
 // quantity; numbers as varints (signed ones zig-zag), so a typical order
 // takes 8 to 12 bytes. Any field values encode, valid or not, so that a
 // logged command replays to the same rejection. It returns ErrUnknownOp
@@ -87,7 +87,11 @@ func (c Command) AppendBinary(b []byte) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(o.ID))
 		b = binary.AppendVarint(b, int64(o.Price))
 		b = binary.AppendVarint(b, int64(o.Qty))
-		return binary.AppendUvarint(b, o.Owner), nil
+		b = binary.AppendUvarint(b, o.Owner)
+		if o.Kind == Stop || o.Kind == StopLimit {
+			b = binary.AppendVarint(b, int64(o.Stop))
+		}
+		return b, nil
 	case OpCancel:
 		return binary.AppendUvarint(append(b, byte(OpCancel)), uint64(o.ID)), nil
 	case OpModify:
@@ -126,6 +130,9 @@ func decodeCommand(b []byte) (Command, int, error) {
 		c.Order.Price = Price(r.varint())
 		c.Order.Qty = Qty(r.varint())
 		c.Order.Owner = r.uvarint()
+		if c.Order.Kind == Stop || c.Order.Kind == StopLimit {
+			c.Order.Stop = Price(r.varint())
+		}
 	case OpCancel:
 		c.Order.ID = OrderID(r.uvarint())
 	case OpModify:

@@ -48,6 +48,9 @@ func canonical(c orderbook.Command) orderbook.Command {
 	case orderbook.OpModify:
 		return orderbook.Command{Op: c.Op, Order: orderbook.Order{ID: c.Order.ID, Price: c.Order.Price, Qty: c.Order.Qty}}
 	}
+	if c.Order.Kind != orderbook.Stop && c.Order.Kind != orderbook.StopLimit {
+		c.Order.Stop = 0
+	}
 	return c
 }
 

@@ -24,14 +24,14 @@ type instrumentation struct {
 	depth    metric.Registration
 
 	opOpts     [OpModify + 1][]metric.AddOption
-	reasonOpts [ReasonSelfTrade + 1][]metric.AddOption
+	reasonOpts [maxReason + 1][]metric.AddOption
 }
 
 // batchCounts is what one batch did, for its span and the counters.
 type batchCounts struct {
 	ops     [OpModify + 1]int64
 	fills   int64
-	rejects [ReasonSelfTrade + 1]int64
+	rejects [maxReason + 1]int64
 }
 
 func newInstrumentation(cfg *config, queueLen func() int) (*instrumentation, error) {
@@ -63,7 +63,7 @@ func newInstrumentation(cfg *config, queueLen func() int) (*instrumentation, err
 	for op := OpSubmit; op <= OpModify; op++ {
 		inst.opOpts[op] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("orderbook.op", op.String())))}
 	}
-	for r := ReasonCancelRequested; r <= ReasonSelfTrade; r++ {
+	for r := ReasonCancelRequested; r <= maxReason; r++ {
 		inst.reasonOpts[r] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("orderbook.reason", r.String())))}
 	}
 	return inst, nil

@@ -27,19 +27,30 @@ const (
 	FOK
 	// PostOnly rests at its price, and is rejected if it would match.
 	PostOnly
+	// Stop waits, off the book, until a trade at or through its Stop
+	// price (at or above it for a buy, at or below for a sell), and then
+	// enters as a Market order.
+	Stop
+	// StopLimit waits like Stop, and then enters as a Limit order at its
+	// Price.
+	StopLimit
 )
 
 // OrderID identifies an order. Zero is not a valid ID.
 type OrderID uint64
 
 // Order is a command to the book: what to buy or sell, how and at what
-// limit. Price is ignored for Market orders.
+// limit. Price is ignored for Market and Stop orders, and Stop for all
+// but Stop and StopLimit orders.
 type Order struct {
 	ID    OrderID
 	Side  Side
 	Kind  Kind
 	Price Price
 	Qty   Qty
+	// Stop is the trigger price of a Stop or StopLimit order: the order
+	// waits until the last trade price reaches it.
+	Stop Price
 	// Owner identifies the account behind the order for self-trade
 	// prevention: two orders of the same non-zero Owner never trade with
 	// each other (see STP). Zero means no owner.
@@ -77,6 +88,13 @@ const (
 	// Reduced: a resting order's quantity went down in place, keeping its
 	// priority; Qty is what now rests.
 	Reduced
+	// Pending: a Stop or StopLimit order waits for its trigger, off the
+	// book; Price is its stop price.
+	Pending
+	// Triggered: a trade reached a waiting order's stop price (Price), so
+	// it enters the book now as a Market or Limit order; its fills, rest
+	// or cancellation follow.
+	Triggered
 )
 
 // Reason explains a Cancelled or Rejected event.
@@ -96,8 +114,8 @@ const (
 	ReasonUnknownID
 	// ReasonInvalid: the order's ID, side, kind, price or quantity is not
 	// valid (zero ID, unknown side or kind, a quantity not in 1..MaxQty,
-	// or a non-positive price for an order that has one), or a command's
-	// Op is unknown.
+	// a non-positive price for an order that has one, or a non-positive
+	// stop price for a stop order), or a command's Op is unknown.
 	ReasonInvalid
 	// ReasonWouldTake: a PostOnly order would have matched.
 	ReasonWouldTake
@@ -108,6 +126,12 @@ const (
 	ReasonReplaced
 	// ReasonSelfTrade: self-trade prevention cancelled the order.
 	ReasonSelfTrade
+	// ReasonStopPending: Modify named a stop order that has not been
+	// triggered; cancel it and submit it again instead.
+	ReasonStopPending
+
+	// maxReason is the last reason: keep it so when adding one.
+	maxReason = ReasonStopPending
 )
 
 // Event is one thing a command caused. Order is the order the event is
@@ -152,6 +176,10 @@ func (k Kind) String() string {
 		return "fok"
 	case PostOnly:
 		return "post-only"
+	case Stop:
+		return "stop"
+	case StopLimit:
+		return "stop-limit"
 	}
 	return "invalid kind"
 }
@@ -169,6 +197,10 @@ func (k EventKind) String() string {
 		return "rejected"
 	case Reduced:
 		return "reduced"
+	case Pending:
+		return "pending"
+	case Triggered:
+		return "triggered"
 	}
 	return "invalid event"
 }
@@ -196,6 +228,8 @@ func (r Reason) String() string {
 		return "replaced"
 	case ReasonSelfTrade:
 		return "self-trade prevented"
+	case ReasonStopPending:
+		return "stop order not yet triggered"
 	}
 	return "invalid reason"
 }

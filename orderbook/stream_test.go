@@ -6,8 +6,8 @@ import (
 	"github.com/otlpgo/otlpgo/orderbook"
 )
 
-// commandStream makes random commands: limit, market, IOC, FOK and
-// post-only orders for a few owners on a few prices from 100, so that
+// commandStream makes random commands: limit, market, IOC, FOK,
+// post-only, stop and stop-limit orders for a few owners on a few prices from 100, so that
 // crossing is frequent, with cancels and modifies of recent IDs and the
 // occasional duplicate or invalid order.
 //
@@ -35,7 +35,8 @@ type pendingCancel struct {
 // at most.
 const orderLifetime = 2_000
 
-var streamKinds = []orderbook.Kind{orderbook.Limit, orderbook.Limit, orderbook.Limit, orderbook.Market, orderbook.IOC, orderbook.FOK, orderbook.PostOnly}
+var streamKinds = []orderbook.Kind{orderbook.Limit, orderbook.Limit, orderbook.Limit, orderbook.Market, orderbook.IOC, orderbook.FOK, orderbook.PostOnly,
+	orderbook.Stop, orderbook.StopLimit}
 
 func newCommandStream(seed uint64, prices int) *commandStream {
 	return &commandStream{rng: rand.New(rand.NewPCG(seed, 7)), prices: prices, nextID: 1, step: 1}
@@ -78,6 +79,7 @@ func (s *commandStream) next() orderbook.Command {
 		Side:  side,
 		Kind:  streamKinds[r.IntN(len(streamKinds))],
 		Price: price,
+		Stop:  orderbook.Price(100 + r.IntN(s.prices)),
 		Qty:   orderbook.Qty(1 + r.IntN(10)),
 		Owner: uint64(r.IntN(4)),
 	}
@@ -87,7 +89,7 @@ func (s *commandStream) next() orderbook.Command {
 	case 1:
 		o.Qty = 0 // invalid
 	default:
-		if o.Kind == orderbook.Limit || o.Kind == orderbook.PostOnly {
+		if o.Kind == orderbook.Limit || o.Kind == orderbook.PostOnly || o.Kind == orderbook.StopLimit {
 			s.pending = append(s.pending, pendingCancel{s.n + orderLifetime, o.ID})
 		}
 		s.nextID += s.step
