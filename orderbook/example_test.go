@@ -54,6 +54,32 @@ func ExampleBook() {
 	// best bid 102 qty 3
 }
 
+// A stop order waits off the book until a trade reaches its stop price,
+// then enters as a market (Stop) or limit (StopLimit) order.
+func ExampleBook_stopOrders() {
+	book := orderbook.NewBook()
+	var events []orderbook.Event
+	// Sell if the price falls to 99: a stop-loss.
+	events = book.Submit(orderbook.Order{ID: 1, Side: orderbook.Sell, Kind: orderbook.Stop, Qty: 2, Stop: 99}, events)
+	events = book.Submit(orderbook.Order{ID: 2, Side: orderbook.Buy, Kind: orderbook.Limit, Price: 99, Qty: 1}, events)
+	events = book.Submit(orderbook.Order{ID: 3, Side: orderbook.Buy, Kind: orderbook.Limit, Price: 98, Qty: 5}, events)
+	// A trade at 99 triggers it; it sells into the bids.
+	events = book.Submit(orderbook.Order{ID: 4, Side: orderbook.Sell, Kind: orderbook.IOC, Price: 99, Qty: 1}, events)
+	for _, e := range events {
+		fmt.Println(e.Kind, "order", e.Order, "price", e.Price, "qty", e.Qty)
+	}
+	last, _ := book.LastPrice()
+	fmt.Println("last", last)
+	// Output:
+	// pending order 1 price 99 qty 2
+	// rested order 2 price 99 qty 1
+	// rested order 3 price 98 qty 5
+	// filled order 4 price 99 qty 1
+	// triggered order 1 price 99 qty 2
+	// filled order 1 price 98 qty 2
+	// last 98
+}
+
 // A Step is a tick or lot size; Format writes a count of steps back as
 // the decimal it stands for.
 func ExampleStep() {
