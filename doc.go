@@ -23,14 +23,15 @@
 //	Exact decimal prices and quantities on an       orderbook    orderbook.ParsePrice, ParseQty
 //	instrument's tick and lot grid
 //	A limit order book: price-time priority,        orderbook    orderbook.NewBook, Book.Submit
-//	limit/market/IOC/FOK/post-only, events
+//	limit/market/IOC/FOK/post-only/stop orders,
+//	self-trade prevention, every outcome an event
+//	Match orders from many goroutines on one, with  orderbook    orderbook.OpenEngine, Engine.Send,
+//	a command log that replays to the same book                  Engine.Do, orderbook.Replay
 //
 // Packages still to land, as DESIGN.md plans them: concurrency (traced
 // channels, worker pools, pipelines), fp (functional helpers), errs (traced
-// errors and retry), the rest of orderbook (the matching engine), risk
-// (pre-trade risk engine),
-// saga and twopc (coordinators that survive a crash). The table grows as
-// each lands.
+// errors and retry), risk (pre-trade risk engine), saga and twopc
+// (coordinators that survive a crash). The table grows as each lands.
 //
 // # The rule for libraries
 //

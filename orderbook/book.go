@@ -12,7 +12,8 @@ import (
 // not allocate).
 //
 // A Book is not safe for concurrent use: one goroutine drives it (the
-// Engine does so for many). The zero Book is not usable; use NewBook.
+// Engine does so for many). The zero Book is an empty book with the
+// default self-trade prevention policy, ready to use.
 type Book struct {
 	orders orderIndex // resting and pending stop orders
 	bids   bookSide
@@ -63,13 +64,15 @@ func NewBook(stp ...STP) *Book {
 	if len(stp) > 0 && stp[len(stp)-1] <= CancelBoth {
 		policy = stp[len(stp)-1]
 	}
-	return &Book{
-		stp:       policy,
-		bids:      bookSide{buy: true},
-		asks:      bookSide{buy: false},
-		buyStops:  bookSide{buy: false}, // lowest stop last, as asks
-		sellStops: bookSide{buy: true},  // highest stop last, as bids
-	}
+	b := &Book{stp: policy}
+	b.init()
+	return b
+}
+
+// init orders the sides; the zero Book gets it on its first Submit.
+func (b *Book) init() {
+	b.bids.buy = true
+	b.sellStops.buy = true // highest stop last, as bids; buy stops lowest last, as asks
 }
 
 func (b *Book) side(s Side) *bookSide {
@@ -254,6 +257,9 @@ func valid(o Order) bool {
 // The condition is checked again before each, against the last price
 // then. Their events follow the command's own.
 func (b *Book) Submit(o Order, events []Event) []Event {
+	if !b.bids.buy {
+		b.init() // the zero Book
+	}
 	events = b.submit(o, events)
 	return b.trigger(events)
 }

@@ -436,6 +436,22 @@ func TestDifferentialAgainstReference(t *testing.T) {
 	}
 }
 
+func TestZeroBookIsUsable(t *testing.T) {
+	var b orderbook.Book
+	if ev := b.Cancel(1, nil); len(ev) != 1 || ev[0].Reason != orderbook.ReasonUnknownID {
+		t.Fatalf("Cancel on the zero Book: %+v", ev)
+	}
+	for i, p := range []orderbook.Price{100, 102, 101} {
+		b.Submit(orderbook.Order{ID: orderbook.OrderID(1 + i), Side: orderbook.Buy, Kind: orderbook.Limit, Price: p, Qty: 1}, nil)
+	}
+	if d := b.Depth(orderbook.Buy, 3, nil); len(d) != 3 || d[0].Price != 102 || d[2].Price != 100 {
+		t.Fatalf("bids of the zero Book out of order: %+v", d)
+	}
+	if err := b.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestBookEdges(t *testing.T) {
 	b := orderbook.NewBook()
 	if _, _, ok := b.Best(orderbook.Buy); ok {

@@ -1,6 +1,8 @@
 // Package orderbook is a limit order book for one instrument with price-time
 // priority, exact fixed-point prices and quantities, and a single-writer
-// matching engine.
+// matching engine with a command log that replays to an identical book.
+//
+// # Prices and quantities
 //
 // Prices are integer counts of the instrument's tick size ([Price]) and
 // quantities integer counts of its lot size ([Qty]), so matching never
@@ -11,25 +13,51 @@
 //	tick := orderbook.MustParseStep("0.25")
 //	p, err := orderbook.ParsePrice("101.25", tick) // 405 ticks
 //
-// A [Book] matches limit, market, IOC, fill-or-kill and post-only orders
-// with price-time priority, cancels and modifies them (a smaller quantity
-// at the same price keeps its place), prevents self-trades by a policy
-// ([STP]: cancel newest, oldest or both), and reports every outcome as an
-// [Event]: fills with maker and taker, rests, reductions, cancels, and
-// rejections with a typed [Reason] (duplicate or unknown IDs are rejected,
-// never accepted). It reuses its own orders and levels, so a steady stream of
-// commands allocates nothing; measured here, a mixed stream costs ~96 ns a
-// command (BenchmarkBook). It is checked against a simple reference book
-// on random command streams, event by event.
+// # The book
+//
+// A [Book] matches limit, market, IOC, fill-or-kill, post-only, stop and
+// stop-limit orders with price-time priority, cancels and modifies them (a
+// smaller quantity at the same price keeps its place), prevents
+// self-trades by a policy ([STP]: cancel newest, oldest or both), and
+// reports every outcome as an [Event]: fills with maker and taker, rests,
+// reductions, stop orders pending and triggered, cancels, and rejections
+// with a typed [Reason] (duplicate or unknown IDs are rejected, never
+// accepted). It reuses its own orders and levels, so a steady stream of
+// commands allocates nothing. Measured here (BenchmarkBook), a match costs
+// ~64 ns for its two commands, an add and a cancel ~42 ns, and a command of
+// a mixed stream ~59 ns. It is checked against a simple reference book on
+// random command streams, event by event, with its invariants checked
+// after every command.
 //
 //	book := orderbook.NewBook()
 //	events := book.Submit(orderbook.Order{ID: 1, Side: orderbook.Buy, Kind: orderbook.Limit, Price: p, Qty: 10}, nil)
 //
-// Still to come: stop orders and the single-writer Engine with its command
-// log and replay.
+// A Book is for one goroutine. For many, use an Engine.
+//
+// # The engine
+//
+// An [Engine] takes [Command]s from any number of goroutines through a
+// lock-free ring buffer (package ringbuffer) and matches them on one
+// goroutine, the LMAX shape: each batch is appended to the command log in
+// one write before it is matched, and results go to the sender's
+// [Handler] (Send) or back to a waiting caller (Do), and to an event
+// stream (WithEventStream). [OpenEngine] keeps the log in a file and
+// replays it on start, so a restarted engine goes on with the book it had;
+// [Replay] rebuilds a book from any log, and [Book.AppendSnapshot] shows
+// it is the same book, byte for byte. Measured here (BenchmarkEngine),
+// ~5.5 million commands a second end to end with two producers, logging
+// to a file; a million-command log replays in ~110 ms. It traces one span
+// per batch, never one per order, and counts commands, fills, rejects and
+// the queue's depth.
+//
+//	engine, err := orderbook.OpenEngine("btc-usd.log")
+//	events, seq, err := engine.Do(ctx, orderbook.Command{Op: orderbook.OpSubmit, Order: order}, nil)
+//	err = engine.Shutdown(ctx)
 //
 // # What does not belong here
 //
 // Pre-trade risk checks belong to package risk; queues to package
 // ringbuffer. Floating-point prices do not belong anywhere near matching.
+// Market data distribution, fees and positions belong to the application,
+// fed from the event stream.
 package orderbook

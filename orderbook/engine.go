@@ -45,7 +45,8 @@ type Handler func(Result)
 //
 // An Engine is safe for concurrent use by multiple goroutines. Commands
 // from one goroutine are matched in the order it sent them. Shutdown
-// stops it; the zero Engine is not usable (use NewEngine or OpenEngine).
+// stops it. The zero Engine is a stopped one, whose methods return
+// ErrClosed; use NewEngine or OpenEngine.
 //
 // Telemetry: one span per batch ("orderbook.batch", with its command,
 // fill and reject counts), never one per order; counters
@@ -202,6 +203,9 @@ func (e *Engine) Send(ctx context.Context, c Command, h Handler) error {
 }
 
 func (e *Engine) push(ctx context.Context, r request) error {
+	if e.q == nil {
+		return ErrClosed // the zero Engine
+	}
 	if le := e.failed.Load(); le != nil {
 		return le
 	}
@@ -262,6 +266,9 @@ func (e *Engine) Snapshot(ctx context.Context) ([]byte, uint64, error) {
 // log's error, if any. It may be called more than once and from several
 // goroutines; each call waits for the same end and returns its result.
 func (e *Engine) Shutdown(ctx context.Context) error {
+	if e.q == nil {
+		return nil // the zero Engine: nothing to stop
+	}
 	if e.closed.CompareAndSwap(false, true) {
 		e.q.Close()
 	}

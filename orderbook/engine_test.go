@@ -344,6 +344,14 @@ func TestEngineErrors(t *testing.T) {
 		t.Errorf("OpenEngine in a missing directory = %v", err)
 	}
 
+	var zero orderbook.Engine
+	if err := zero.Send(ctx, orderbook.Command{Op: orderbook.OpCancel, Order: orderbook.Order{ID: 1}}, nil); !errors.Is(err, orderbook.ErrClosed) {
+		t.Errorf("Send on the zero Engine = %v, want ErrClosed", err)
+	}
+	if _, _, err := zero.Snapshot(ctx); !errors.Is(err, orderbook.ErrClosed) || zero.Shutdown(ctx) != nil {
+		t.Errorf("Snapshot on the zero Engine = %v, want ErrClosed; Shutdown = %v", err, zero.Shutdown(ctx))
+	}
+
 	e, err := orderbook.NewEngine(io.Discard, nil) // a nil option is ignored
 	if err != nil {
 		t.Fatal(err)
