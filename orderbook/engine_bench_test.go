@@ -51,8 +51,27 @@ func (cs *cyclingStream) next() orderbook.Command {
 // ring buffer to the matching goroutine, which logs each batch to a file
 // (OpenEngine's default) and matches it; the op ends when Shutdown has
 // drained the queue. ns/op is per command; commands/s is the engine's
-// throughput.
+// throughput. producers=0 is the baseline: the same stream applied to a
+// Book directly by one goroutine, with no queue, log or handler.
 func BenchmarkEngine(b *testing.B) {
+	b.Run("producers=0", func(b *testing.B) {
+		book := orderbook.NewBook()
+		s := newCyclingStream(0, 0, 1)
+		events := make([]orderbook.Event, 0, 64)
+		matches := 0
+		b.ReportAllocs()
+		start := time.Now()
+		for b.Loop() {
+			events = book.Apply(s.next(), events[:0])
+			for _, ev := range events {
+				if ev.Kind == orderbook.Filled {
+					matches++
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "commands/s")
+		b.ReportMetric(float64(matches)/float64(b.N), "matches/op")
+	})
 	for _, producers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("producers=%d", producers), func(b *testing.B) {
 			var matches int64

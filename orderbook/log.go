@@ -186,11 +186,14 @@ func (lr *logReader) frameLength() (uint64, int, error) {
 // frame, as a crash during a write leaves it, yields every command of the
 // whole frames and then a *LogError wrapping ErrTruncatedLog; a damaged
 // one yields a *LogError wrapping ErrCorruptLog. A frame is passed to fn
-// only once all of it has been checked.
+// only once all of it has been checked. A nil fn checks the whole log.
 func ReadLog(r io.Reader, fn func(seq uint64, c Command) error) error {
 	lr, _, err := newLogReader(r)
 	if err != nil {
 		return err
+	}
+	if fn == nil {
+		fn = func(uint64, Command) error { return nil }
 	}
 	for {
 		if err := lr.next(fn); err != nil {

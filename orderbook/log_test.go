@@ -44,6 +44,9 @@ func TestReadLogStopsAtCallbackError(t *testing.T) {
 	if err != stop || seen != 10 {
 		t.Fatalf("ReadLog returned %v after %d commands, want the callback's error after 10", err, seen)
 	}
+	if err := orderbook.ReadLog(bytes.NewReader(log), nil); err != nil {
+		t.Fatalf("ReadLog with no callback: %v", err)
+	}
 	if err := orderbook.ReadLog(bytes.NewReader(nil), nil); !errors.Is(err, orderbook.ErrTruncatedLog) {
 		t.Fatalf("ReadLog of nothing: %v, want ErrTruncatedLog", err)
 	}
