@@ -172,27 +172,16 @@ func (r *decoder) byte() byte {
 	return r.b[r.off-1]
 }
 
-func (r *decoder) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b[r.off:])
-	switch {
-	case n == 0:
-		r.fail("cut short")
-	case n < 0:
-		r.fail("varint overflows 64 bits")
-	default:
-		r.off += n
-	}
-	return v
-}
+func (r *decoder) uvarint() uint64 { return readVarint(r, binary.Uvarint) }
 
-func (r *decoder) varint() int64 {
+func (r *decoder) varint() int64 { return readVarint(r, binary.Varint) }
+
+// readVarint reads one varint with read (binary.Uvarint or binary.Varint).
+func readVarint[T uint64 | int64](r *decoder, read func([]byte) (T, int)) T {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Varint(r.b[r.off:])
+	v, n := read(r.b[r.off:])
 	switch {
 	case n == 0:
 		r.fail("cut short")
