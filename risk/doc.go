@@ -1,0 +1,50 @@
+// Package risk is a pre-trade risk engine: it checks an order against
+// limits in well under a microsecond and never lets concurrent orders
+// together cross a limit.
+//
+// An [Engine] runs rules in priority order and returns a [Decision]: the
+// order is allowed, or rejected by a named rule with a typed [Reason] and
+// a message. The built-in rules cover what the industry's pre-trade
+// controls do (FIA's best practices for automated trading, SEC 15c3-5,
+// exchange integrity controls):
+//
+//   - a kill switch per account and a global one ([Engine.Kill],
+//     [Engine.KillAll]);
+//   - restricted instruments;
+//   - maximum quantity and notional per order;
+//   - a price band around a reference price the caller keeps current
+//     ([Engine.SetReferencePrice]), against fat fingers;
+//   - an order rate per account (an allocation-free token bucket);
+//   - an order size anomaly: a quantity far above the account's running
+//     mean (Welford's mean and variance, after a warm-up);
+//   - an open position limit per account and instrument, and a daily
+//     notional limit per account with the day starting at midnight in a
+//     configured time zone. These two reserve: an allowed order holds its
+//     quantity and notional until it fills ([Engine.Fill]) or ends
+//     ([Engine.Release]), and a rejection by a later rule gives back what
+//     earlier ones reserved.
+//
+// Limits are data: a [Config] with Validate, replaced while checks run
+// ([Engine.SetConfig]). User rules implement [Rule] (and [Reserver] if
+// they hold something back) and join at a priority ([WithRule]).
+//
+//	engine, err := risk.New(risk.Config{MaxOrderQty: 1_000, DailyNotional: 5_000_000, TimeZone: "America/New_York"})
+//	d := engine.Check(ctx, risk.Order{ID: 7, Account: "acme", Instrument: "ESZ6", Side: risk.Buy, Price: 5_000, Qty: 2})
+//	if !d.Allowed {
+//		return d.Err() // *risk.RejectError: rule, reason, message
+//	}
+//
+// Checks are safe for concurrent use. State is kept per account in 64
+// independently locked shards, so unrelated accounts rarely contend, and
+// each reservation is atomic. A check is too cheap to be a span of its
+// own (unless [WithCheckSpans]); a rejection adds an event to the
+// caller's span and counts in the risk.rejections metric by rule and
+// reason.
+//
+// # What does not belong here
+//
+// Self-trade prevention is the order book's (package orderbook). Margin,
+// portfolio risk and post-trade surveillance are not pre-trade checks.
+// Cancelling an account's open orders when its kill switch is thrown is
+// the trading system's job: the engine stops new ones.
+package risk

@@ -1,0 +1,170 @@
+package risk_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/otlpgo/otlpgo/risk"
+)
+
+// fakeClock is a settable clock for WithClock.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+var (
+	accounts    = []string{"acme", "bolt", "crux", "dawn", "echo"}
+	instruments = []string{"ESZ6", "NQZ6", "CLF7"}
+)
+
+// streamConfig is a configuration where every rule bites now and then.
+func streamConfig(rng *rand.Rand) risk.Config {
+	return risk.Config{
+		MaxOrderQty:      int64(80 + rng.IntN(40)),
+		MaxOrderNotional: int64(900_000 + rng.IntN(300_000)),
+		PriceBandBps:     int64(300 + rng.IntN(400)),
+		DailyNotional:    int64(3_000_000 + rng.IntN(3_000_000)),
+		TimeZone:         "America/New_York",
+		MaxPosition:      int64(150 + rng.IntN(200)),
+		OrderRate:        float64(50 + rng.IntN(100)),
+		OrderBurst:       1 + rng.IntN(10),
+		AnomalyZ:         2 + rng.Float64()*2,
+		AnomalyWarmup:    10,
+		Restricted:       []string{"CLF7"},
+		Multipliers:      map[string]int64{"NQZ6": 2},
+		Accounts: map[string]risk.AccountLimits{
+			"bolt": {DailyNotional: int64(1_000_000 + rng.IntN(1_000_000)), OrderRate: 20, OrderBurst: 3},
+			"crux": {MaxPosition: 50},
+		},
+	}
+}
+
+// TestDifferentialAgainstReference drives the engine and the reference
+// with the same random operations on one goroutine (checks, partial
+// fills, releases, kill switches, reference prices, the clock crossing
+// midnight in New York, hot config swaps) and requires the same decision
+// from each, rule and reason, and the same answer to every fill and
+// release.
+func TestDifferentialAgainstReference(t *testing.T) {
+	ops := 200_000
+	if testing.Short() {
+		ops = 20_000
+	}
+	for _, seed := range []uint64{uint64(time.Now().UnixNano()), 1, 2} {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			t.Logf("seed %d", seed)
+			rng := rand.New(rand.NewPCG(seed, 3))
+			clock := &fakeClock{t: time.Date(2026, 11, 20, 16, 0, 0, 0, time.UTC)}
+			cfg := streamConfig(rng)
+			e, err := risk.New(cfg, risk.WithClock(clock.now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := newRefEngine(cfg)
+			for _, inst := range instruments[:2] {
+				e.SetReferencePrice(inst, 5_000)
+				ref.refs[inst] = 5_000
+			}
+			ctx := context.Background()
+			var ids []uint64
+			nextID := uint64(1)
+			reasons := map[risk.Reason]int{}
+			for op := range ops {
+				switch k := rng.IntN(100); {
+				case k < 60: // check
+					o := risk.Order{
+						ID:         nextID,
+						Account:    accounts[rng.IntN(len(accounts))],
+						Instrument: instruments[rng.IntN(len(instruments))],
+						Side:       risk.Side(1 + rng.IntN(2)),
+						Price:      int64(4_700 + rng.IntN(600)),
+						Qty:        int64(1 + rng.IntN(30)),
+					}
+					switch rng.IntN(40) {
+					case 0:
+						o.Qty = int64(60 + rng.IntN(100)) // an outlier, maybe over the limit
+					case 1:
+						o.Price = 0 // invalid
+					case 2:
+						if len(ids) > 0 {
+							o.ID = ids[rng.IntN(len(ids))] // maybe a duplicate
+						}
+					}
+					if o.ID == nextID {
+						nextID++
+					}
+					wantRule, wantReason := ref.check(o, clock.t)
+					d := e.Check(ctx, o)
+					if d.Allowed != (wantReason == risk.ReasonNone) || d.Rule != wantRule || d.Reason != wantReason {
+						t.Fatalf("op %d: Check(%+v) = %+v, reference says %q %v", op, o, d, wantRule, wantReason)
+					}
+					if d.Allowed {
+						ids = append(ids, o.ID)
+					} else if d.Message == "" {
+						t.Fatalf("op %d: rejection without a message: %+v", op, d)
+					}
+					reasons[d.Reason]++
+				case k < 75 && len(ids) > 0: // a fill, partial or whole or too much
+					id := ids[rng.IntN(len(ids))]
+					qty, price := int64(1+rng.IntN(20)), int64(4_800+rng.IntN(400))
+					want := ref.fill(id, qty, price, clock.t)
+					if err := e.Fill(id, qty, price); (err == nil) != want {
+						t.Fatalf("op %d: Fill(%d, %d, %d) = %v, reference ok=%v", op, id, qty, price, err, want)
+					} else if err != nil && !errors.Is(err, risk.ErrUnknownOrder) && !errors.Is(err, risk.ErrOverfill) {
+						t.Fatalf("op %d: untyped Fill error %v", op, err)
+					}
+				case k < 85 && len(ids) > 0:
+					i := rng.IntN(len(ids))
+					id := ids[i]
+					want := ref.release(id)
+					if err := e.Release(id); (err == nil) != want || (err != nil && !errors.Is(err, risk.ErrUnknownOrder)) {
+						t.Fatalf("op %d: Release(%d) = %v, reference ok=%v", op, id, err, want)
+					}
+					ids[i] = ids[len(ids)-1]
+					ids = ids[:len(ids)-1]
+				case k < 93: // time moves: mostly milliseconds, now and then past midnight
+					step := time.Duration(rng.IntN(20)) * time.Millisecond
+					if rng.IntN(500) == 0 {
+						step = time.Duration(6+rng.IntN(12)) * time.Hour
+					}
+					clock.t = clock.t.Add(step)
+				case k < 96:
+					inst := instruments[rng.IntN(2)]
+					p := int64(4_900 + rng.IntN(200))
+					e.SetReferencePrice(inst, p)
+					ref.refs[inst] = p
+				case k < 98:
+					a := accounts[rng.IntN(len(accounts))]
+					on := rng.IntN(3) == 0
+					e.Kill(a, on)
+					ref.killed[a] = on
+				case k < 99:
+					on := rng.IntN(10) == 0
+					e.KillAll(on)
+					ref.killedAll = on
+				default: // hot swap of the limits
+					next := streamConfig(rng)
+					if err := e.SetConfig(next); err != nil {
+						t.Fatal(err)
+					}
+					ref.cfg = next
+				}
+			}
+			if got := e.OpenOrders(); got != len(ref.open) {
+				t.Fatalf("%d open orders, reference has %d", got, len(ref.open))
+			}
+			for _, r := range []risk.Reason{risk.ReasonNone, risk.ReasonInvalidOrder, risk.ReasonDuplicateID, risk.ReasonAccountKilled,
+				risk.ReasonAllKilled, risk.ReasonRestricted, risk.ReasonMaxQty, risk.ReasonPriceBand, risk.ReasonRate,
+				risk.ReasonSizeAnomaly, risk.ReasonPosition, risk.ReasonDailyNotional} {
+				if reasons[r] == 0 {
+					t.Errorf("the stream never produced %q: it does not exercise that rule", r)
+				}
+			}
+			t.Logf("%d operations; decisions by reason: %v", ops, reasons)
+		})
+	}
+}

@@ -1,0 +1,412 @@
+package risk
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Rule is one pre-trade check. Check runs on the caller's goroutine for
+// every order that reaches it, so it must be quick and safe for concurrent
+// use; it returns Allow or a rejection. A panic in a user rule is
+// recovered and rejects the order (fail closed).
+type Rule interface {
+	Name() string
+	Check(ctx context.Context, o *Order) Verdict
+}
+
+// Reserver is a Rule that holds something back for each order it allows,
+// such as notional or position, until the order ends. The engine calls
+// Release with the whole quantity when a later rule rejects the order,
+// Fill as it fills, and Release with the unfilled rest when it is
+// cancelled (Engine.Release); each quantity is released or filled once.
+type Reserver interface {
+	Rule
+	Release(o *Order, qty int64)
+	Fill(o *Order, qty, price int64)
+}
+
+// notional returns price × qty × mult, and false if it does not fit.
+func notional(price, qty, mult int64) (int64, bool) {
+	hi, lo := bits.Mul64(uint64(price), uint64(qty))
+	if hi != 0 || lo > math.MaxInt64 {
+		return 0, false
+	}
+	hi, lo = bits.Mul64(lo, uint64(mult))
+	if hi != 0 || lo > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(lo), true
+}
+
+// reject builds a verdict, formatting the message only for a rejection.
+func reject(r Reason, format string, args ...any) Verdict {
+	return Verdict{Reason: r, Message: fmt.Sprintf(format, args...)}
+}
+
+// killSwitch rejects every order of a killed account, or every order.
+type killSwitch struct {
+	all    atomic.Bool
+	killed atomic.Int64 // accounts killed: 0 skips the lookup
+	mu     sync.RWMutex
+	set    map[string]struct{} // guarded by mu
+}
+
+func (k *killSwitch) Name() string { return "kill-switch" }
+
+func (k *killSwitch) Check(_ context.Context, o *Order) Verdict {
+	if k.all.Load() {
+		return Verdict{ReasonAllKilled, "the global kill switch is on"}
+	}
+	if k.killed.Load() > 0 {
+		k.mu.RLock()
+		_, killed := k.set[o.Account]
+		k.mu.RUnlock()
+		if killed {
+			return Verdict{ReasonAccountKilled, "the account's kill switch is on"}
+		}
+	}
+	return Allow
+}
+
+func (k *killSwitch) kill(account string, on bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	_, was := k.set[account]
+	switch {
+	case on && !was:
+		if k.set == nil {
+			k.set = map[string]struct{}{}
+		}
+		k.set[account] = struct{}{}
+		k.killed.Add(1)
+	case !on && was:
+		delete(k.set, account)
+		k.killed.Add(-1)
+	}
+}
+
+// limits reads the current configuration: the rules that take limits
+// share the engine's.
+type limits struct {
+	cfg *atomic.Pointer[compiled]
+}
+
+// restricted rejects orders for listed instruments.
+type restricted struct{ limits }
+
+func (r restricted) Name() string { return "restricted" }
+
+func (r restricted) Check(_ context.Context, o *Order) Verdict {
+	if c := r.cfg.Load(); c.restricted != nil {
+		if _, no := c.restricted[o.Instrument]; no {
+			return reject(ReasonRestricted, "%s is restricted", o.Instrument)
+		}
+	}
+	return Allow
+}
+
+// maxQty bounds one order's quantity.
+type maxQty struct{ limits }
+
+func (r maxQty) Name() string { return "max-quantity" }
+
+func (r maxQty) Check(_ context.Context, o *Order) Verdict {
+	if max := r.cfg.Load().cfg.MaxOrderQty; max > 0 && o.Qty > max {
+		return reject(ReasonMaxQty, "quantity %d over the limit of %d", o.Qty, max)
+	}
+	return Allow
+}
+
+// maxNotional bounds one order's notional.
+type maxNotional struct{ limits }
+
+func (r maxNotional) Name() string { return "max-notional" }
+
+func (r maxNotional) Check(_ context.Context, o *Order) Verdict {
+	c := r.cfg.Load()
+	if max := c.cfg.MaxOrderNotional; max > 0 {
+		if n, _ := notional(o.Price, o.Qty, c.multiplier(o.Instrument)); n > max {
+			return reject(ReasonMaxNotional, "notional %d over the limit of %d", n, max)
+		}
+	}
+	return Allow
+}
+
+// priceBand bounds an order's price around its instrument's reference.
+type priceBand struct {
+	limits
+	refs *refPrices
+}
+
+func (r priceBand) Name() string { return "price-band" }
+
+func (r priceBand) Check(_ context.Context, o *Order) Verdict {
+	bps := r.cfg.Load().cfg.PriceBandBps
+	if bps == 0 {
+		return Allow
+	}
+	ref := r.refs.get(o.Instrument)
+	if ref == 0 {
+		return reject(ReasonNoReferencePrice, "no reference price for %s", o.Instrument)
+	}
+	diff := o.Price - ref
+	if diff < 0 {
+		diff = -diff
+	}
+	// |price - ref| × 10,000 > ref × bps, in 128 bits.
+	dh, dl := bits.Mul64(uint64(diff), 10_000)
+	rh, rl := bits.Mul64(uint64(ref), uint64(bps))
+	if dh > rh || (dh == rh && dl > rl) {
+		return reject(ReasonPriceBand, "price %d is more than %d bps from the reference %d", o.Price, bps, ref)
+	}
+	return Allow
+}
+
+// refPrices holds reference prices by instrument. Reading one is two
+// atomic loads and a map lookup; a new instrument copies the map.
+type refPrices struct {
+	m  atomic.Pointer[map[string]*atomic.Int64]
+	mu sync.Mutex // serialises adding instruments
+}
+
+func (p *refPrices) get(instrument string) int64 {
+	if m := p.m.Load(); m != nil {
+		if v := (*m)[instrument]; v != nil {
+			return v.Load()
+		}
+	}
+	return 0
+}
+
+func (p *refPrices) set(instrument string, price int64) {
+	if m := p.m.Load(); m != nil {
+		if v := (*m)[instrument]; v != nil {
+			v.Store(price)
+			return
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.m.Load()
+	next := map[string]*atomic.Int64{}
+	if old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	v := next[instrument]
+	if v == nil {
+		v = new(atomic.Int64)
+		next[instrument] = v
+	}
+	v.Store(price)
+	p.m.Store(&next)
+}
+
+// orderRate limits each account's orders a second with GCRA, the
+// integer form of a token bucket: an account's theoretical arrival time
+// moves on by one emission interval per order, and an order may arrive at
+// most the burst tolerance ahead of it.
+type orderRate struct {
+	limits
+	now   func() int64
+	state *table[string, rateState]
+}
+
+type rateState struct{ tat int64 }
+
+func (r orderRate) Name() string { return "order-rate" }
+
+func (r orderRate) Check(_ context.Context, o *Order) Verdict {
+	l := r.cfg.Load().account(o.Account)
+	if l.interval == 0 {
+		return Allow
+	}
+	now := r.now()
+	st, mu := r.state.lock(o.Account)
+	tat := max(st.tat, now)
+	if tat-l.tolerance > now {
+		mu.Unlock()
+		return reject(ReasonRate, "order rate over %.6g a second", float64(time.Second)/float64(l.interval))
+	}
+	st.tat = tat + l.interval
+	mu.Unlock()
+	return Allow
+}
+
+// sizeAnomaly rejects an order far larger than the account's usual size,
+// with Welford's running mean and variance of the quantities it allowed
+// through (a rejected outlier does not teach it that outliers are normal).
+// The standard deviation is taken as at least one lot, so that an
+// account that always sends one size is not stopped for one lot more.
+type sizeAnomaly struct {
+	limits
+	state *table[string, welford]
+}
+
+type welford struct {
+	n        int64
+	mean, m2 float64
+}
+
+func (r sizeAnomaly) Name() string { return "size-anomaly" }
+
+func (r sizeAnomaly) Check(_ context.Context, o *Order) Verdict {
+	c := r.cfg.Load()
+	st, mu := r.state.lock(o.Account)
+	defer mu.Unlock()
+	q := float64(o.Qty)
+	if z := c.cfg.AnomalyZ; z > 0 && st.n >= c.warmup {
+		sd := max(math.Sqrt(st.m2/float64(st.n-1)), 1)
+		if (q-st.mean)/sd > z {
+			return reject(ReasonSizeAnomaly, "quantity %d is %.1f standard deviations above the account's mean %.1f", o.Qty, (q-st.mean)/sd, st.mean)
+		}
+	}
+	st.n++
+	d := q - st.mean
+	st.mean += d / float64(st.n)
+	st.m2 += d * (q - st.mean)
+	return Allow
+}
+
+// position bounds each account's position per instrument, counting open
+// orders as filled: a buy may take filled plus open buys to the limit, a
+// sell filled less open sells to minus the limit. Positions are tracked
+// whether a limit is set or not, so that one set later applies at once.
+type position struct {
+	limits
+	state *table[posKey, positionState]
+}
+
+type positionState struct {
+	filled, openBuy, openSell int64
+}
+
+func (r position) Name() string { return "position" }
+
+func (r position) Check(_ context.Context, o *Order) Verdict {
+	max := r.cfg.Load().account(o.Account).maxPosition
+	st, mu := r.state.lock(posKey{o.Account, o.Instrument})
+	defer mu.Unlock()
+	if o.Side == Buy {
+		if max > 0 && st.filled+st.openBuy > max-o.Qty {
+			return reject(ReasonPosition, "a buy of %d could take the position from %d (%d open to buy) over %d", o.Qty, st.filled, st.openBuy, max)
+		}
+		st.openBuy += o.Qty
+	} else {
+		if max > 0 && st.filled-st.openSell < o.Qty-max {
+			return reject(ReasonPosition, "a sell of %d could take the position from %d (%d open to sell) under -%d", o.Qty, st.filled, st.openSell, max)
+		}
+		st.openSell += o.Qty
+	}
+	return Allow
+}
+
+func (r position) Release(o *Order, qty int64) {
+	st, mu := r.state.lock(posKey{o.Account, o.Instrument})
+	if o.Side == Buy {
+		st.openBuy -= qty
+	} else {
+		st.openSell -= qty
+	}
+	mu.Unlock()
+}
+
+func (r position) Fill(o *Order, qty, _ int64) {
+	st, mu := r.state.lock(posKey{o.Account, o.Instrument})
+	if o.Side == Buy {
+		st.openBuy -= qty
+		st.filled += qty
+	} else {
+		st.openSell -= qty
+		st.filled -= qty
+	}
+	mu.Unlock()
+}
+
+// dailyNotional bounds each account's notional per trading day: what it
+// filled today plus what its open orders could fill at their limit
+// prices. Filled notional starts again from zero at midnight in the
+// configured time zone; open orders stay reserved across it. It is
+// tracked whether a limit is set or not.
+type dailyNotional struct {
+	limits
+	now   func() int64
+	days  *dayClock
+	state *table[string, dailyState]
+}
+
+type dailyState struct {
+	day            int64 // the day's start, Unix nanoseconds
+	used, reserved int64
+}
+
+func (r dailyNotional) Name() string { return "daily-notional" }
+
+func (r dailyNotional) Check(_ context.Context, o *Order) Verdict {
+	c := r.cfg.Load()
+	limit := c.account(o.Account).dailyNotional
+	n, _ := notional(o.Price, o.Qty, c.multiplier(o.Instrument))
+	day := r.days.day(r.now(), c.loc)
+	st, mu := r.state.lock(o.Account)
+	defer mu.Unlock()
+	if st.day != day {
+		st.day, st.used = day, 0
+	}
+	if limit > 0 && n > limit-st.used-st.reserved {
+		return reject(ReasonDailyNotional, "notional %d with %d used and %d open today is over the daily limit of %d", n, st.used, st.reserved, limit)
+	}
+	st.reserved += n
+	return Allow
+}
+
+func (r dailyNotional) Release(o *Order, qty int64) {
+	n, _ := notional(o.Price, qty, r.cfg.Load().multiplier(o.Instrument))
+	st, mu := r.state.lock(o.Account)
+	st.reserved -= n
+	mu.Unlock()
+}
+
+func (r dailyNotional) Fill(o *Order, qty, price int64) {
+	c := r.cfg.Load()
+	mult := c.multiplier(o.Instrument)
+	reserved, _ := notional(o.Price, qty, mult)
+	used, _ := notional(price, qty, mult)
+	day := r.days.day(r.now(), c.loc)
+	st, mu := r.state.lock(o.Account)
+	if st.day != day {
+		st.day, st.used = day, 0
+	}
+	st.reserved -= reserved
+	st.used += used
+	mu.Unlock()
+}
+
+// dayClock maps an instant to the start of its day in a time zone,
+// caching the current day so that a check costs two comparisons.
+type dayClock struct {
+	w atomic.Pointer[dayWindow]
+}
+
+type dayWindow struct {
+	loc        *time.Location
+	start, end int64
+}
+
+func (d *dayClock) day(now int64, loc *time.Location) int64 {
+	if w := d.w.Load(); w != nil && w.loc == loc && now >= w.start && now < w.end {
+		return w.start
+	}
+	t := time.Unix(0, now).In(loc)
+	y, m, day := t.Date()
+	w := &dayWindow{loc: loc,
+		start: time.Date(y, m, day, 0, 0, 0, 0, loc).UnixNano(),
+		end:   time.Date(y, m, day+1, 0, 0, 0, 0, loc).UnixNano()}
+	d.w.Store(w)
+	return w.start
+}
