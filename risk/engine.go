@@ -58,6 +58,7 @@ type ruleEntry struct {
 	priority int
 	rule     Rule
 	reserver Reserver // rule as a Reserver, or nil
+	clocked  clocked  // a built-in rule that needs the time, or nil
 	user     bool     // a user rule: recover its panics
 }
 
@@ -101,7 +102,11 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 
 func entry(priority int, r Rule, user bool) ruleEntry {
 	rs, _ := r.(Reserver)
-	return ruleEntry{priority: priority, rule: r, reserver: rs, user: user}
+	e := ruleEntry{priority: priority, rule: r, reserver: rs, user: user}
+	if !user {
+		e.clocked, _ = r.(clocked)
+	}
+	return e
 }
 
 // SetConfig replaces the limits while checks go on. Reservations, usage,
@@ -164,18 +169,25 @@ func (e *Engine) Check(ctx context.Context, o Order) Decision {
 	if !e.open.claim(o.ID) {
 		return e.rejected(ctx, &o, "order", Verdict{ReasonDuplicateID, fmt.Sprintf("order %d is already open", o.ID)})
 	}
+	var now int64 // read once, when the first rule needs it
 	for i := range e.rules {
 		r := &e.rules[i]
 		var v Verdict
-		if r.user {
-			v = e.checkUser(ctx, r.rule, &o)
-		} else {
-			v = r.rule.Check(ctx, &o)
+		switch {
+		case r.user:
+			v = e.checkUser(ctx, r.rule, o)
+		case r.clocked != nil:
+			if now == 0 {
+				now = e.now()
+			}
+			v = r.clocked.checkAt(o, now)
+		default:
+			v = r.rule.Check(ctx, o)
 		}
 		if v.Reason != ReasonNone {
 			for j := i - 1; j >= 0; j-- {
 				if rs := e.rules[j].reserver; rs != nil {
-					rs.Release(&o, o.Qty)
+					rs.Release(o, o.Qty)
 				}
 			}
 			e.open.drop(o.ID)
@@ -207,7 +219,7 @@ func validate(o *Order) Verdict {
 }
 
 // checkUser runs a user rule, turning a panic into a rejection.
-func (e *Engine) checkUser(ctx context.Context, r Rule, o *Order) (v Verdict) {
+func (e *Engine) checkUser(ctx context.Context, r Rule, o Order) (v Verdict) {
 	defer func() {
 		if p := recover(); p != nil {
 			e.opts.errorHandler(fmt.Errorf("risk: rule %s panicked on order %d: %v\n%s", r.Name(), o.ID, p, debug.Stack()))
@@ -246,7 +258,7 @@ func (e *Engine) Fill(id uint64, qty, price int64) error {
 	}
 	for i := range e.rules {
 		if rs := e.rules[i].reserver; rs != nil {
-			rs.Fill(&o, qty, price)
+			rs.Fill(o, qty, price)
 		}
 	}
 	return nil
@@ -263,7 +275,7 @@ func (e *Engine) Release(id uint64) error {
 	}
 	for i := range e.rules {
 		if rs := e.rules[i].reserver; rs != nil {
-			rs.Release(&o, rest)
+			rs.Release(o, rest)
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package risk_test
 
 import (
+	"math"
 	"math/big"
 	"time"
 
@@ -250,3 +251,5 @@ func (r *refEngine) release(id uint64) bool {
 	delete(r.open, id)
 	return true
 }
+
+func nan() float64 { return math.NaN() }

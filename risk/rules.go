@@ -16,7 +16,7 @@ import (
 // recovered and rejects the order (fail closed).
 type Rule interface {
 	Name() string
-	Check(ctx context.Context, o *Order) Verdict
+	Check(ctx context.Context, o Order) Verdict
 }
 
 // Reserver is a Rule that holds something back for each order it allows,
@@ -26,8 +26,14 @@ type Rule interface {
 // cancelled (Engine.Release); each quantity is released or filled once.
 type Reserver interface {
 	Rule
-	Release(o *Order, qty int64)
-	Fill(o *Order, qty, price int64)
+	Release(o Order, qty int64)
+	Fill(o Order, qty, price int64)
+}
+
+// clocked is a built-in rule that needs the time: the engine reads the
+// clock once per check for all of them.
+type clocked interface {
+	checkAt(o Order, now int64) Verdict
 }
 
 // notional returns price × qty × mult, and false if it does not fit.
@@ -58,7 +64,7 @@ type killSwitch struct {
 
 func (k *killSwitch) Name() string { return "kill-switch" }
 
-func (k *killSwitch) Check(_ context.Context, o *Order) Verdict {
+func (k *killSwitch) Check(_ context.Context, o Order) Verdict {
 	if k.all.Load() {
 		return Verdict{ReasonAllKilled, "the global kill switch is on"}
 	}
@@ -101,7 +107,7 @@ type restricted struct{ limits }
 
 func (r restricted) Name() string { return "restricted" }
 
-func (r restricted) Check(_ context.Context, o *Order) Verdict {
+func (r restricted) Check(_ context.Context, o Order) Verdict {
 	if c := r.cfg.Load(); c.restricted != nil {
 		if _, no := c.restricted[o.Instrument]; no {
 			return reject(ReasonRestricted, "%s is restricted", o.Instrument)
@@ -115,7 +121,7 @@ type maxQty struct{ limits }
 
 func (r maxQty) Name() string { return "max-quantity" }
 
-func (r maxQty) Check(_ context.Context, o *Order) Verdict {
+func (r maxQty) Check(_ context.Context, o Order) Verdict {
 	if max := r.cfg.Load().cfg.MaxOrderQty; max > 0 && o.Qty > max {
 		return reject(ReasonMaxQty, "quantity %d over the limit of %d", o.Qty, max)
 	}
@@ -127,7 +133,7 @@ type maxNotional struct{ limits }
 
 func (r maxNotional) Name() string { return "max-notional" }
 
-func (r maxNotional) Check(_ context.Context, o *Order) Verdict {
+func (r maxNotional) Check(_ context.Context, o Order) Verdict {
 	c := r.cfg.Load()
 	if max := c.cfg.MaxOrderNotional; max > 0 {
 		if n, _ := notional(o.Price, o.Qty, c.multiplier(o.Instrument)); n > max {
@@ -145,7 +151,7 @@ type priceBand struct {
 
 func (r priceBand) Name() string { return "price-band" }
 
-func (r priceBand) Check(_ context.Context, o *Order) Verdict {
+func (r priceBand) Check(_ context.Context, o Order) Verdict {
 	bps := r.cfg.Load().cfg.PriceBandBps
 	if bps == 0 {
 		return Allow
@@ -218,17 +224,22 @@ type orderRate struct {
 	state *table[string, rateState]
 }
 
-type rateState struct{ tat int64 }
+type rateState struct{ tat, last int64 }
 
 func (r orderRate) Name() string { return "order-rate" }
 
-func (r orderRate) Check(_ context.Context, o *Order) Verdict {
+func (r orderRate) Check(_ context.Context, o Order) Verdict { return r.checkAt(o, r.now()) }
+
+func (r orderRate) checkAt(o Order, now int64) Verdict {
 	l := r.cfg.Load().account(o.Account)
 	if l.interval == 0 {
 		return Allow
 	}
-	now := r.now()
 	st, mu := r.state.lock(o.Account)
+	// A time read before the lock may be older than one another check
+	// already moved the account on with: take the later.
+	now = max(now, st.last)
+	st.last = now
 	tat := max(st.tat, now)
 	if tat-l.tolerance > now {
 		mu.Unlock()
@@ -256,7 +267,7 @@ type welford struct {
 
 func (r sizeAnomaly) Name() string { return "size-anomaly" }
 
-func (r sizeAnomaly) Check(_ context.Context, o *Order) Verdict {
+func (r sizeAnomaly) Check(_ context.Context, o Order) Verdict {
 	c := r.cfg.Load()
 	st, mu := r.state.lock(o.Account)
 	defer mu.Unlock()
@@ -289,7 +300,7 @@ type positionState struct {
 
 func (r position) Name() string { return "position" }
 
-func (r position) Check(_ context.Context, o *Order) Verdict {
+func (r position) Check(_ context.Context, o Order) Verdict {
 	max := r.cfg.Load().account(o.Account).maxPosition
 	st, mu := r.state.lock(posKey{o.Account, o.Instrument})
 	defer mu.Unlock()
@@ -307,7 +318,7 @@ func (r position) Check(_ context.Context, o *Order) Verdict {
 	return Allow
 }
 
-func (r position) Release(o *Order, qty int64) {
+func (r position) Release(o Order, qty int64) {
 	st, mu := r.state.lock(posKey{o.Account, o.Instrument})
 	if o.Side == Buy {
 		st.openBuy -= qty
@@ -317,7 +328,7 @@ func (r position) Release(o *Order, qty int64) {
 	mu.Unlock()
 }
 
-func (r position) Fill(o *Order, qty, _ int64) {
+func (r position) Fill(o Order, qty, _ int64) {
 	st, mu := r.state.lock(posKey{o.Account, o.Instrument})
 	if o.Side == Buy {
 		st.openBuy -= qty
@@ -348,11 +359,13 @@ type dailyState struct {
 
 func (r dailyNotional) Name() string { return "daily-notional" }
 
-func (r dailyNotional) Check(_ context.Context, o *Order) Verdict {
+func (r dailyNotional) Check(_ context.Context, o Order) Verdict { return r.checkAt(o, r.now()) }
+
+func (r dailyNotional) checkAt(o Order, now int64) Verdict {
 	c := r.cfg.Load()
 	limit := c.account(o.Account).dailyNotional
 	n, _ := notional(o.Price, o.Qty, c.multiplier(o.Instrument))
-	day := r.days.day(r.now(), c.loc)
+	day := r.days.day(now, c.loc)
 	st, mu := r.state.lock(o.Account)
 	defer mu.Unlock()
 	if st.day != day {
@@ -365,14 +378,14 @@ func (r dailyNotional) Check(_ context.Context, o *Order) Verdict {
 	return Allow
 }
 
-func (r dailyNotional) Release(o *Order, qty int64) {
+func (r dailyNotional) Release(o Order, qty int64) {
 	n, _ := notional(o.Price, qty, r.cfg.Load().multiplier(o.Instrument))
 	st, mu := r.state.lock(o.Account)
 	st.reserved -= n
 	mu.Unlock()
 }
 
-func (r dailyNotional) Fill(o *Order, qty, price int64) {
+func (r dailyNotional) Fill(o Order, qty, price int64) {
 	c := r.cfg.Load()
 	mult := c.multiplier(o.Instrument)
 	reserved, _ := notional(o.Price, qty, mult)
