@@ -39,7 +39,7 @@ func TestRejectionTelemetry(t *testing.T) {
 	ev := ended[0].Events()[0]
 	got := map[attribute.Key]string{}
 	for _, kv := range ev.Attributes {
-		got[kv.Key] = kv.Value.Emit()
+		got[kv.Key] = kv.Value.String()
 	}
 	if ev.Name != "risk.rejected" || got["risk.rule"] != "max-quantity" || got["risk.reason"] != "quantity over limit" || got["risk.account"] != "a" {
 		t.Fatalf("event %s %v", ev.Name, got)

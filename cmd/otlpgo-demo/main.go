@@ -10,19 +10,21 @@
 // have been exported and prints it at the end.
 //
 // The workload is an order flow: each order gets a server span, a
-// pre-trade risk check (still simulated) and a match through a real
+// pre-trade check through a real risk.Engine and a match through a real
 // orderbook.Engine as child spans, and metrics for orders by outcome and
-// their latency; the engine adds a span per batch of commands and its own
-// counters. Workers quote limit orders around a price of 100 to 119 with
-// some IOC, market and post-only orders, and cancel their old quotes. The
-// run has three phases: the base rate, five times the base rate, and the
-// base rate with a tightened risk limit that rejects a fifth of the orders
-// as errors. The adaptive sampler (otelx's default) holds the sampled
-// spans near the budget through the load step and samples more during
-// the errors; a progress line shows it once a second. At the end the
-// engine's command log is replayed and the rebuilt book compared with the
-// engine's. Later packages (risk, concurrency) replace the simulated steps
-// with real ones.
+// their latency; the book adds a span per batch of commands and its own
+// counters, and its event stream feeds fills and cancels back to risk.
+// Workers quote limit orders around a price of 100 to 119 with some IOC,
+// market and post-only orders (and the odd fat-fingered price), and
+// cancel their old quotes. The run has three phases: the base rate, five
+// times the base rate, and the base rate with the per-order quantity
+// limit lowered while orders flow (risk.Engine.SetConfig), which rejects
+// a fifth of the orders as errors. The adaptive sampler (otelx's default)
+// holds the sampled spans near the budget through the load step and
+// samples more during the errors; a progress line shows it once a second.
+// At the end the book's command log is replayed and the rebuilt book
+// compared with the engine's, and risk's open orders with the book's
+// resting ones.
 package main
 
 import (
@@ -228,10 +230,11 @@ func report(out io.Writer, h otelx.Health, w *workload, elapsed time.Duration, b
 	row("orders filled", w.filled.Load(), "traded in full, or in part with the rest cancelled")
 	row("orders rested", w.rested.Load(), "in the book, perhaps after trading some")
 	row("orders cancelled", w.cancelled.Load(), "IOC or market with nothing to take, or self-trade prevention")
-	row("orders rejected", w.rejected.Load(), "by the risk check (quantity over the limit)")
+	row("orders rejected", w.rejected.Load(), "by pre-trade risk: "+w.rejectionsByRule())
 	row("book rejects", w.refused.Load(), "by the book (post-only orders that would take)")
 	row("book commands", book.commands, fmt.Sprintf("orders and cancels through the engine, %d bytes of log; %d orders rest at the end", book.logBytes, book.resting))
 	row("log replay", book.replay.Round(time.Microsecond), fmt.Sprintf("rebuilt book identical to the engine's: %v", book.replayMatches))
+	row("risk open", book.riskOpen, fmt.Sprintf("orders risk holds reservations for (the book has %d resting); %d fills or releases refused", book.resting, w.riskSync.Load()))
 	row("spans started", h.Spans.Started, "")
 	row("spans sampled", h.Spans.Sampled, "by "+shortSampler(setting(h, "traces.sampler")))
 	row("spans exported", h.Traces.SpansExported, "")

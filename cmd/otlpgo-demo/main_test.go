@@ -72,6 +72,14 @@ func TestDemoWithoutCollectorSummarisesWhatWouldBeExported(t *testing.T) {
 	if !regexp.MustCompile(`log replay .* identical to the engine's: true`).MatchString(s) {
 		t.Errorf("no successful log replay in:\n%s", s)
 	}
+	// The risk engine, fed by the book's event stream, holds reservations
+	// for exactly the orders resting in the book, and refused nothing.
+	if m := regexp.MustCompile(`risk open\s+(\d+) .*the book has (\d+) resting\); 0 fills or releases refused`).FindStringSubmatch(s); m == nil || m[1] != m[2] {
+		t.Errorf("risk and the book disagree on open orders:\n%s", s)
+	}
+	if !strings.Contains(s, "by pre-trade risk: max-quantity") {
+		t.Errorf("no risk rejections by rule in:\n%s", s)
+	}
 	if !strings.Contains(s, "by Adaptive{budget:300/s}") || !strings.Contains(s, "health              healthy") {
 		t.Errorf("summary does not show the adaptive sampler and health:\n%s", s)
 	}

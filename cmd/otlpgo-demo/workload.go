@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,23 +19,43 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otlpgo/otlpgo/orderbook"
+	"github.com/otlpgo/otlpgo/risk"
 )
 
 const scope = "github.com/otlpgo/otlpgo/cmd/otlpgo-demo"
 
-// The simulated risk limit: larger orders are rejected. It is tightened in
-// the last phase, which rejects about a fifth of orders.
+// instrument is the one the demo trades.
+const instrument = "DEMO"
+
+// riskConfig is the demo's pre-trade limits. The per-order quantity limit
+// is lowered to tightQuantity in the last phase (a hot SetConfig), which
+// rejects about a fifth of orders; a price band of 25% around the last
+// trade (prices stay within 100 to 119) catches the occasional
+// fat-fingered price.
+func riskConfig(maxQty int64) risk.Config {
+	return risk.Config{
+		MaxOrderQty:   maxQty,
+		PriceBandBps:  2_500,
+		DailyNotional: 1 << 50,
+		MaxPosition:   1 << 30,
+		OrderRate:     50_000,
+		OrderBurst:    1_000,
+		AnomalyZ:      6,
+	}
+}
+
 const (
 	maxQuantity   = 990
 	tightQuantity = 800
 )
 
-var errOverLimit = errors.New("quantity over the per-order limit")
-
-// workload is the order flow: a simulated risk check, then the order book
-// engine. It is safe for concurrent use.
+// workload is the order flow: the risk engine, then the order book
+// engine, whose event stream keeps risk's reservations in step with fills
+// and cancels. It is safe for concurrent use.
 type workload struct {
 	tracer    trace.Tracer
+	risk      *risk.Engine
+	tightened atomic.Bool
 	engine    *orderbook.Engine
 	logPath   string
 	nextID    atomic.Uint64
@@ -41,7 +64,9 @@ type workload struct {
 	rested    atomic.Int64 // rests in the book, perhaps after trading some
 	cancelled atomic.Int64 // nothing traded or rests: an IOC or market order that found nothing, or self-trade prevention
 	rejected  atomic.Int64 // by the risk check
+	byRule    sync.Map     // rule name → *atomic.Int64: risk rejections
 	refused   atomic.Int64 // by the book (a post-only order that would take, say)
+	riskSync  atomic.Int64 // fills and releases the risk engine refused: should stay 0
 	outcome   metric.Int64Counter
 	latency   metric.Float64Histogram
 	// Precomputed attribute sets: no allocation per order for metrics.
@@ -60,14 +85,22 @@ func newWorkload(tp trace.TracerProvider, mp metric.MeterProvider, logPath strin
 	if err != nil {
 		return nil, err
 	}
-	engine, err := orderbook.OpenEngine(logPath, orderbook.WithTracerProvider(tp), orderbook.WithMeterProvider(mp))
+	riskEngine, err := risk.New(riskConfig(maxQuantity), risk.WithTracerProvider(tp), risk.WithMeterProvider(mp))
+	if err != nil {
+		return nil, err
+	}
+	riskEngine.SetReferencePrice(instrument, 110)
+	w := &workload{risk: riskEngine}
+	engine, err := orderbook.OpenEngine(logPath, orderbook.WithTracerProvider(tp), orderbook.WithMeterProvider(mp),
+		orderbook.WithEventStream(w.onResult))
 	if err != nil {
 		return nil, err
 	}
 	outcomeSet := func(name string) metric.MeasurementOption {
 		return metric.WithAttributeSet(attribute.NewSet(attribute.String("demo.outcome", name)))
 	}
-	return &workload{
+	*w = workload{
+		risk:           riskEngine,
 		tracer:         tp.Tracer(scope),
 		engine:         engine,
 		logPath:        logPath,
@@ -77,7 +110,34 @@ func newWorkload(tp trace.TracerProvider, mp metric.MeterProvider, logPath strin
 		restedAttrs:    outcomeSet("rested"),
 		cancelledAttrs: outcomeSet("cancelled"),
 		rejectedAttrs:  outcomeSet("rejected"),
-	}, nil
+	}
+	return w, nil
+}
+
+// onResult is the order book's event stream: it runs on the matching
+// goroutine and tells the risk engine what filled (taker and maker) and
+// what left the book, and moves the price band's reference to the last
+// trade.
+func (w *workload) onResult(r orderbook.Result) {
+	note := func(err error) {
+		if err != nil {
+			w.riskSync.Add(1)
+		}
+	}
+	for _, e := range r.Events {
+		switch e.Kind {
+		case orderbook.Filled:
+			note(w.risk.Fill(uint64(e.Order), int64(e.Qty), int64(e.Price)))
+			note(w.risk.Fill(uint64(e.Maker), int64(e.Qty), int64(e.Price)))
+			w.risk.SetReferencePrice(instrument, int64(e.Price))
+		case orderbook.Cancelled:
+			note(w.risk.Release(uint64(e.Order)))
+		case orderbook.Rejected:
+			if r.Command.Op == orderbook.OpSubmit { // a refused order; a refused cancel changes nothing
+				note(w.risk.Release(uint64(e.Order)))
+			}
+		}
+	}
 }
 
 // submitLoop places orders until ctx ends, pacing its share of the
@@ -92,9 +152,9 @@ func (w *workload) submitLoop(ctx context.Context, seed uint64, s schedule, work
 	next := time.Now()
 	for ctx.Err() == nil {
 		now := time.Now()
-		limit := maxQuantity
-		if s.phase(now) == 2 {
-			limit = tightQuantity
+		if s.phase(now) == 2 && w.tightened.CompareAndSwap(false, true) {
+			// Limits change while orders flow: no check stops for it.
+			_ = w.risk.SetConfig(riskConfig(tightQuantity))
 		}
 		o := orderbook.Order{
 			Side:  orderbook.Side(1 + rng.IntN(2)),
@@ -111,7 +171,10 @@ func (w *workload) submitLoop(ctx context.Context, seed uint64, s schedule, work
 		case 2:
 			o.Kind = orderbook.PostOnly
 		}
-		if id, rested := w.place(ctx, o, int(limit)); rested {
+		if rng.IntN(200) == 0 {
+			o.Price *= 10 // a fat finger: the price band stops it
+		}
+		if id, rested := w.place(ctx, o); rested {
 			if old := resting[n%len(resting)]; old != 0 {
 				// Fire and forget: the result is in the event stream and
 				// the log; the order may have been filled meanwhile.
@@ -134,7 +197,7 @@ func (w *workload) submitLoop(ctx context.Context, seed uint64, s schedule, work
 
 // place is one order: a server span with a risk check and a match as
 // children. It returns the order's ID and whether some of it rests.
-func (w *workload) place(ctx context.Context, o orderbook.Order, limit int) (orderbook.OrderID, bool) {
+func (w *workload) place(ctx context.Context, o orderbook.Order) (orderbook.OrderID, bool) {
 	start := time.Now()
 	ctx, span := w.tracer.Start(ctx, "order.place", trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.Int64("demo.order.quantity", int64(o.Qty)), attribute.Int64("demo.order.price", int64(o.Price)),
@@ -149,13 +212,13 @@ func (w *workload) place(ctx context.Context, o orderbook.Order, limit int) (ord
 		w.latency.Record(ctx, time.Since(start).Seconds(), attrs)
 	}
 
-	if err := w.riskCheck(ctx, int(o.Qty), limit); err != nil {
+	o.ID = orderbook.OrderID(w.nextID.Add(1))
+	if err := w.riskCheck(ctx, o); err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
 		record(&w.rejected, w.rejectedAttrs)
 		return 0, false
 	}
-	o.ID = orderbook.OrderID(w.nextID.Add(1))
 	fills, rests, err := w.match(ctx, o)
 	switch {
 	case err != nil:
@@ -172,14 +235,38 @@ func (w *workload) place(ctx context.Context, o orderbook.Order, limit int) (ord
 	return o.ID, rests
 }
 
-func (w *workload) riskCheck(ctx context.Context, qty, limit int) error {
-	_, span := w.tracer.Start(ctx, "risk.check")
+// riskCheck runs the order through the risk engine under a span of its
+// own, where a rejection leaves its event.
+func (w *workload) riskCheck(ctx context.Context, o orderbook.Order) error {
+	ctx, span := w.tracer.Start(ctx, "risk.check")
 	defer span.End()
-	if qty > limit {
-		span.SetStatus(codes.Error, errOverLimit.Error())
-		return errOverLimit
+	d := w.risk.Check(ctx, risk.Order{ID: uint64(o.ID), Account: accountName(o.Owner), Instrument: instrument,
+		Side: risk.Side(o.Side), Price: int64(o.Price), Qty: int64(o.Qty)})
+	if d.Allowed {
+		return nil
 	}
-	return nil
+	c, _ := w.byRule.LoadOrStore(d.Rule, new(atomic.Int64))
+	c.(*atomic.Int64).Add(1)
+	err := d.Err()
+	span.SetStatus(codes.Error, err.Error())
+	return err
+}
+
+// accountName names a worker's account, for risk.
+func accountName(owner uint64) string {
+	return "worker-" + strconv.FormatUint(owner, 10)
+}
+
+// rejectionsByRule lists risk rejections by rule, such as
+// "max-quantity 410, price-band 12".
+func (w *workload) rejectionsByRule() string {
+	var parts []string
+	w.byRule.Range(func(k, v any) bool {
+		parts = append(parts, fmt.Sprintf("%s %d", k, v.(*atomic.Int64).Load()))
+		return true
+	})
+	slices.Sort(parts)
+	return strings.Join(parts, ", ")
 }
 
 // match sends the order through the engine and waits for its events.
@@ -213,6 +300,7 @@ func (w *workload) match(ctx context.Context, o orderbook.Order) (fills int, res
 type bookReport struct {
 	commands      uint64
 	resting       int
+	riskOpen      int // orders the risk engine still holds reservations for
 	logBytes      int64
 	replay        time.Duration
 	replayMatches bool
@@ -243,7 +331,7 @@ func (w *workload) closeBook(ctx context.Context) (bookReport, error) {
 	if fi, err := f.Stat(); err == nil {
 		r.logBytes = fi.Size()
 	}
-	r.commands, r.resting = n, book.Len()
+	r.commands, r.resting, r.riskOpen = n, book.Len(), w.risk.OpenOrders()
 	r.replayMatches = n == seq && bytes.Equal(book.AppendSnapshot(nil), snap)
 	return r, nil
 }
