@@ -27,11 +27,15 @@
 //	self-trade prevention, every outcome an event
 //	Match orders from many goroutines on one, with  orderbook    orderbook.OpenEngine, Engine.Send,
 //	a command log that replays to the same book                  Engine.Do, orderbook.Replay
+//	Check orders before they trade: size, notional, risk         risk.New, Engine.Check,
+//	price band, rate, size anomaly, position,                    Engine.Fill, Engine.Release
+//	daily notional, kill switches; exact under
+//	concurrency
 //
 // Packages still to land, as DESIGN.md plans them: concurrency (traced
 // channels, worker pools, pipelines), fp (functional helpers), errs (traced
-// errors and retry), risk (pre-trade risk engine), saga and twopc
-// (coordinators that survive a crash). The table grows as each lands.
+// errors and retry), saga and twopc (coordinators that survive a crash).
+// The table grows as each lands.
 //
 // # The rule for libraries
 //

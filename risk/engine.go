@@ -41,8 +41,9 @@ var (
 //
 // Checks are not spans unless WithCheckSpans(true): a rejection adds an
 // event to the caller's span and counts in risk.rejections by rule and
-// reason. Measured here (BenchmarkCheck), a check with every rule on
-// costs well under a microsecond and allocates nothing when allowed.
+// reason. Measured here (BenchmarkCheck), a check with every rule on and
+// the order's release cost ~0.4-0.5 µs on one core, and allocate nothing
+// when the order is allowed.
 type Engine struct {
 	cfg   atomic.Pointer[compiled]
 	rules []ruleEntry // by priority; immutable after New
