@@ -1,0 +1,75 @@
+package fp
+
+import (
+	"context"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/otlpgo/otlpgo/errs"
+)
+
+// ParallelMap applies f to every element of s with at most limit calls
+// running at once (limit < 1 means runtime.GOMAXPROCS), and returns the
+// results in the order of s. The first error, or a panic in f (returned
+// as an *errs.PanicError with its stack), cancels the context the other
+// calls receive and is returned once every call has returned: no
+// goroutine outlives ParallelMap. If ctx is cancelled first, it returns
+// ctx's error. Results of elements not reached are zero.
+//
+// It starts min(limit, len(s)) goroutines, which take elements in turn;
+// nothing is allocated per element.
+func ParallelMap[S ~[]T, T, U any](ctx context.Context, s S, limit int, f func(context.Context, T) (U, error)) ([]U, error) {
+	out := make([]U, len(s))
+	if len(s) == 0 {
+		return out, ctx.Err()
+	}
+	if limit < 1 {
+		limit = runtime.GOMAXPROCS(0)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next     atomic.Int64
+		done     atomic.Int64
+		wg       sync.WaitGroup
+		once     sync.Once
+		firstErr error // set once, read after wg.Wait
+	)
+	for range min(limit, len(s)) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(s) {
+					return
+				}
+				u, err := protect(ctx, f, s[i])
+				if err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+					return
+				}
+				out[i] = u
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return out, firstErr
+	}
+	if int(done.Load()) < len(s) {
+		return out, context.Cause(ctx)
+	}
+	return out, nil
+}
+
+// protect calls f, turning a panic into an *errs.PanicError.
+func protect[T, U any](ctx context.Context, f func(context.Context, T) (U, error), v T) (u U, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &errs.PanicError{Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return f(ctx, v)
+}
