@@ -1,0 +1,83 @@
+package concurrency_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/otlpgo/otlpgo/concurrency"
+)
+
+func Example() {
+	ctx := context.Background()
+	upper, _ := concurrency.NewStage("upper", 2, func(_ context.Context, s string) (string, error) { return strings.ToUpper(s), nil })
+	size, _ := concurrency.NewStage("size", 2, func(_ context.Context, s string) (string, error) { return fmt.Sprint(s, ":", len(s)), nil })
+	var out []string
+	err := concurrency.RunPipeline(ctx, slices.Values([]string{"limit", "ioc", "fok"}), concurrency.Then(upper, size),
+		func(_ context.Context, s string) error { out = append(out, s); return nil })
+	slices.Sort(out) // stages with several workers do not keep order
+	fmt.Println(out, err)
+	// Output:
+	// [FOK:3 IOC:3 LIMIT:5] <nil>
+}
+
+// Run keeps the order of its inputs; the first error stops the rest.
+func ExampleWorkerPool() {
+	ctx := context.Background()
+	pool, err := concurrency.NewWorkerPool(4, func(_ context.Context, n int) (int, error) {
+		if n < 0 {
+			return 0, fmt.Errorf("negative: %d", n)
+		}
+		return n * n, nil
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Shutdown(ctx)
+	fmt.Println(pool.Run(ctx, []int{1, 2, 3, 4}))
+	_, err = pool.Run(ctx, []int{1, -2, 3})
+	fmt.Println(err)
+	// Output:
+	// [1 4 9 16] <nil>
+	// task 1: negative: -2
+}
+
+// A value's receiver gets the span context it was sent in.
+func ExampleTracedChannel() {
+	ctx := context.Background()
+	ch := concurrency.NewTracedChannel[string](8, concurrency.WithName("fills"))
+	_ = ch.Send(ctx, "fill 1")
+	ch.Close()
+	for {
+		v, sc, err := ch.Receive(ctx)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(v, sc.IsValid()) // no span in ctx here; with one, link to sc
+	}
+	// Output:
+	// fill 1 false
+	// concurrency: closed
+}
+
+// FanOut shares work among readers; FanIn merges their results.
+func ExampleFanIn() {
+	ctx := context.Background()
+	in := make(chan int)
+	go func() {
+		defer close(in)
+		for i := 1; i <= 4; i++ {
+			in <- i
+		}
+	}()
+	sum := 0
+	for v := range concurrency.FanIn(ctx, concurrency.FanOut(ctx, in, 2)...) {
+		sum += v
+	}
+	fmt.Println(sum)
+	// Output:
+	// 10
+}

@@ -1,0 +1,68 @@
+package concurrency
+
+import (
+	"context"
+	"errors"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otlpgo/otlpgo/internal/version"
+)
+
+const scopeName = "github.com/otlpgo/otlpgo/concurrency"
+
+func tracerOf(c *config) trace.Tracer {
+	return c.tp.Tracer(scopeName, trace.WithInstrumentationVersion(version.Version))
+}
+
+// poolInstrumentation is a pool's telemetry: gauges read atomics at
+// collection, and per-task measurements are made only when an SDK
+// listens (Enabled), so that a pool without one pays nothing per task.
+type poolInstrumentation struct {
+	tracer   trace.Tracer
+	duration metric.Float64Histogram
+	errors   metric.Int64Counter
+	attrs    metric.MeasurementOption
+	reg      metric.Registration
+}
+
+func newPoolInstrumentation(c *config, queueLen func() int, inflight func() int64) (*poolInstrumentation, error) {
+	meter := c.mp.Meter(scopeName, metric.WithInstrumentationVersion(version.Version))
+	inst := &poolInstrumentation{
+		tracer: tracerOf(c),
+		attrs:  metric.WithAttributeSet(attribute.NewSet(attribute.String("concurrency.pool", c.name))),
+	}
+	var errs [4]error
+	inst.duration, errs[0] = meter.Float64Histogram("concurrency.pool.task.duration", metric.WithUnit("s"),
+		metric.WithDescription("Time a task ran on a worker."))
+	inst.errors, errs[1] = meter.Int64Counter("concurrency.pool.task.errors", metric.WithUnit("{task}"),
+		metric.WithDescription("Tasks that returned an error or panicked."))
+	depth, e2 := meter.Int64ObservableGauge("concurrency.pool.queue.depth", metric.WithUnit("{task}"),
+		metric.WithDescription("Tasks waiting for a worker."))
+	inflightG, e3 := meter.Int64ObservableGauge("concurrency.pool.inflight", metric.WithUnit("{task}"),
+		metric.WithDescription("Tasks running on a worker."))
+	errs[2], errs[3] = e2, e3
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
+	}
+	set := attribute.NewSet(attribute.String("concurrency.pool", c.name))
+	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(depth, int64(queueLen()), metric.WithAttributeSet(set))
+		o.ObserveInt64(inflightG, inflight(), metric.WithAttributeSet(set))
+		return nil
+	}, depth, inflightG)
+	if err != nil {
+		return nil, err
+	}
+	inst.reg = reg
+	return inst, nil
+}
+
+// timed reports whether task durations are being recorded.
+func (inst *poolInstrumentation) timed(ctx context.Context) bool {
+	return inst.duration.Enabled(ctx)
+}
+
+func (inst *poolInstrumentation) shutdown() error { return inst.reg.Unregister() }

@@ -1,0 +1,228 @@
+package concurrency
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"runtime/debug"
+	"sync"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otlpgo/otlpgo/errs"
+)
+
+// StageError is a pipeline's error: the stage that failed, and why.
+type StageError struct {
+	Stage string
+	Err   error
+}
+
+// Error names the stage and the cause.
+func (e *StageError) Error() string { return fmt.Sprintf("stage %s: %v", e.Stage, e.Err) }
+
+// Unwrap returns the cause.
+func (e *StageError) Unwrap() error { return e.Err }
+
+// Stage is a typed step of a pipeline: a function from In to Out run by a
+// number of workers of its own. Join stages with Then and run them with
+// RunPipeline. A Stage is a value; it starts nothing until run.
+type Stage[In, Out any] struct {
+	names []string
+	start func(ctx context.Context, g *group, in <-chan In) <-chan Out
+}
+
+// NewStage returns a stage that runs fn on workers goroutines. A panic in
+// fn fails the pipeline with an *errs.PanicError. It returns
+// ErrInvalidWorkers for workers < 1.
+func NewStage[In, Out any](name string, workers int, fn func(context.Context, In) (Out, error)) (Stage[In, Out], error) {
+	if workers < 1 {
+		return Stage[In, Out]{}, fmt.Errorf("%w: stage %s: %d", ErrInvalidWorkers, name, workers)
+	}
+	start := func(ctx context.Context, g *group, in <-chan In) <-chan Out {
+		out := make(chan Out, workers)
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			g.goroutine(func() {
+				defer wg.Done()
+				for {
+					var v In
+					select {
+					case <-ctx.Done():
+						return
+					case x, ok := <-in:
+						if !ok {
+							return
+						}
+						v = x
+					}
+					r, err := protect(ctx, fn, v)
+					if err != nil {
+						g.fail(&StageError{Stage: name, Err: err})
+						return
+					}
+					select {
+					case out <- r:
+					case <-ctx.Done():
+						return
+					}
+				}
+			})
+		}
+		g.goroutine(func() { wg.Wait(); close(out) })
+		return out
+	}
+	return Stage[In, Out]{names: []string{name}, start: start}, nil
+}
+
+// Then joins two stages: the output of first feeds next, each stage with
+// its own workers, connected by a channel.
+func Then[A, B, C any](first Stage[A, B], next Stage[B, C]) Stage[A, C] {
+	return Stage[A, C]{
+		names: append(append([]string(nil), first.names...), next.names...),
+		start: func(ctx context.Context, g *group, in <-chan A) <-chan C {
+			return next.start(ctx, g, first.start(ctx, g, in))
+		},
+	}
+}
+
+// RunPipeline feeds every value of src through stage and hands each
+// result to sink, on the calling goroutine, in the order results come out
+// (with more than one worker, not the order of src). The first error, of
+// a stage (a *StageError naming it), of sink or of ctx, cancels every
+// stage, and RunPipeline returns it once every goroutine it started has
+// ended. One span covers the run ("concurrency.pipeline.run").
+func RunPipeline[In, Out any](ctx context.Context, src iter.Seq[In], stage Stage[In, Out], sink func(context.Context, Out) error, opts ...Option) error {
+	cfg := newConfig("pipeline", opts)
+	ctx, span := tracerOf(&cfg).Start(ctx, "concurrency.pipeline.run", trace.WithAttributes(
+		attribute.String("concurrency.pipeline", cfg.name), attribute.StringSlice("concurrency.pipeline.stages", stage.names)))
+	defer span.End()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g := &group{cancel: cancel}
+	in := make(chan In)
+	g.goroutine(func() {
+		defer close(in)
+		for v := range src {
+			select {
+			case in <- v:
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	for r := range stage.start(ctx, g, in) {
+		if g.failed() {
+			continue // drain, so that the stages can exit
+		}
+		if err := sink(ctx, r); err != nil {
+			g.fail(&StageError{Stage: "sink", Err: err})
+		}
+	}
+	g.wg.Wait()
+	err := g.err
+	if err == nil && ctx.Err() != nil {
+		// The run cancels its context only on a failure, so with no error
+		// recorded this cancellation is the caller's.
+		err = context.Cause(ctx)
+	}
+	errs.Record(span, err)
+	return err
+}
+
+// group tracks a run's goroutines and its first error.
+type group struct {
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+	once   sync.Once
+	mu     sync.Mutex
+	err    error // guarded by mu until wg.Wait
+}
+
+func (g *group) goroutine(f func()) { g.wg.Go(f) }
+
+func (g *group) fail(err error) {
+	g.once.Do(func() {
+		g.mu.Lock()
+		g.err = err
+		g.mu.Unlock()
+		g.cancel()
+	})
+}
+
+func (g *group) failed() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err != nil
+}
+
+// protect calls fn, turning a panic into an *errs.PanicError.
+func protect[In, Out any](ctx context.Context, fn func(context.Context, In) (Out, error), v In) (out Out, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &errs.PanicError{Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return fn(ctx, v)
+}
+
+// FanOut spreads the values of in over n channels, each value to one of
+// them (whichever's reader is ready), for n consumers that share work.
+// Every output is closed once in is closed or ctx ends; read each until
+// it is, so that FanOut's goroutines end.
+func FanOut[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
+	outs := make([]<-chan T, max(n, 1))
+	for i := range outs {
+		out := make(chan T)
+		outs[i] = out
+		go func() {
+			defer close(out)
+			for {
+				select {
+				case v, ok := <-in:
+					if !ok {
+						return
+					}
+					select {
+					case out <- v:
+					case <-ctx.Done():
+						return
+					}
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	return outs
+}
+
+// FanIn merges channels into one, closed once every input is closed or
+// ctx ends; read it until it is, so that FanIn's goroutines end.
+func FanIn[T any](ctx context.Context, ins ...<-chan T) <-chan T {
+	out := make(chan T)
+	var wg sync.WaitGroup
+	for _, in := range ins {
+		wg.Go(func() {
+			for {
+				select {
+				case v, ok := <-in:
+					if !ok {
+						return
+					}
+					select {
+					case out <- v:
+					case <-ctx.Done():
+						return
+					}
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(out) }()
+	return out
+}
