@@ -24,15 +24,20 @@ type poolInstrumentation struct {
 	tracer   trace.Tracer
 	duration metric.Float64Histogram
 	errors   metric.Int64Counter
-	attrs    metric.MeasurementOption
-	reg      metric.Registration
+	// Precomputed option slices: passing a fresh one to the instrument (an
+	// interface) would allocate it for every task.
+	recordOpts []metric.RecordOption
+	addOpts    []metric.AddOption
+	reg        metric.Registration
 }
 
 func newPoolInstrumentation(c *config, queueLen func() int, inflight func() int64) (*poolInstrumentation, error) {
 	meter := c.mp.Meter(scopeName, metric.WithInstrumentationVersion(version.Version))
+	attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("concurrency.pool", c.name)))
 	inst := &poolInstrumentation{
-		tracer: tracerOf(c),
-		attrs:  metric.WithAttributeSet(attribute.NewSet(attribute.String("concurrency.pool", c.name))),
+		tracer:     tracerOf(c),
+		recordOpts: []metric.RecordOption{attrs},
+		addOpts:    []metric.AddOption{attrs},
 	}
 	var errs [4]error
 	inst.duration, errs[0] = meter.Float64Histogram("concurrency.pool.task.duration", metric.WithUnit("s"),

@@ -58,11 +58,23 @@ type WorkerPool[In, Out any] struct {
 	q        *ringbuffer.MPMC[task[In, Out]]
 	cfg      config
 	inst     *poolInstrumentation
-	inflight atomic.Int64
+	busy     []paddedCount // per worker: tasks in hand, for the in-flight gauge
+	nworkers int
 	workers  sync.WaitGroup
 	closed   atomic.Bool
 	done     chan struct{} // closed when every worker has exited
 }
+
+// paddedCount is a counter on a cache line of its own, so that workers
+// counting their own work do not slow each other down.
+type paddedCount struct {
+	n atomic.Int64
+	_ [56]byte
+}
+
+// maxTake is the most tasks a worker takes from the queue at once, when
+// the queue is long: fewer trips to the queue's shared counters per task.
+const maxTake = 32
 
 // task is one queue slot: an input and where its result goes.
 type task[In, Out any] struct {
@@ -94,15 +106,16 @@ func NewWorkerPool[In, Out any](workers int, fn func(context.Context, In) (Out, 
 	if cfg.queueSize == 0 {
 		cfg.queueSize = 64 * workers
 	}
-	p := &WorkerPool[In, Out]{fn: fn, q: ringbuffer.NewMPMC[task[In, Out]](cfg.queueSize), cfg: cfg, done: make(chan struct{})}
-	inst, err := newPoolInstrumentation(&cfg, p.q.Len, p.inflight.Load)
+	p := &WorkerPool[In, Out]{fn: fn, q: ringbuffer.NewMPMC[task[In, Out]](cfg.queueSize), cfg: cfg,
+		busy: make([]paddedCount, workers), nworkers: workers, done: make(chan struct{})}
+	inst, err := newPoolInstrumentation(&cfg, p.q.Len, p.inflight)
 	if err != nil {
 		return nil, err
 	}
 	p.inst = inst
 	p.workers.Add(workers)
-	for range workers {
-		go p.work()
+	for w := range workers {
+		go p.work(&p.busy[w])
 	}
 	go func() {
 		p.workers.Wait()
@@ -112,21 +125,57 @@ func NewWorkerPool[In, Out any](workers int, fn func(context.Context, In) (Out, 
 	return p, nil
 }
 
-func (p *WorkerPool[In, Out]) work() {
+// inflight sums the workers' counts of tasks in hand.
+func (p *WorkerPool[In, Out]) inflight() int64 {
+	var n int64
+	for i := range p.busy {
+		n += p.busy[i].n.Load()
+	}
+	return n
+}
+
+// work takes tasks from the queue until it is closed and drained: one at
+// a time while the queue is short, so that work spreads over the
+// workers, and up to maxTake at a time while it is long. It reports a
+// Run's finished tasks once per batch.
+func (p *WorkerPool[In, Out]) work(busy *paddedCount) {
 	defer p.workers.Done()
+	buf := make([]task[In, Out], maxTake)
 	for {
-		t, err := p.q.Pop(context.Background())
-		if err != nil {
+		want := min(max(p.q.Len()/p.nworkers, 1), maxTake)
+		n, err := p.q.PopBatch(context.Background(), buf[:want])
+		if n == 0 && err != nil {
 			return // closed and drained
 		}
-		p.execute(&t)
+		busy.n.Store(int64(n))
+		var r *run[Out]
+		finished := 0
+		for i := range buf[:n] {
+			t := &buf[i]
+			if t.run != r {
+				if r != nil {
+					r.wg.Add(-finished)
+				}
+				r, finished = t.run, 0
+			}
+			p.execute(t)
+			if r != nil {
+				finished++
+			}
+			*t = task[In, Out]{} // drop references
+		}
+		if r != nil {
+			r.wg.Add(-finished)
+		}
+		busy.n.Store(0)
 	}
 }
 
+// execute runs one task and delivers its result; a Run's task is counted
+// finished by the caller.
 func (p *WorkerPool[In, Out]) execute(t *task[In, Out]) {
 	if r := t.run; r != nil && !p.cfg.collectAll && r.ctx.Err() != nil {
-		r.wg.Done() // the run failed fast or was cancelled: skip
-		return
+		return // the run failed fast or was cancelled: skip
 	}
 	ctx := t.ctx
 	var span trace.Span
@@ -138,14 +187,12 @@ func (p *WorkerPool[In, Out]) execute(t *task[In, Out]) {
 	if timed {
 		start = time.Now()
 	}
-	p.inflight.Add(1)
 	out, err := p.call(ctx, t.in)
-	p.inflight.Add(-1)
 	if timed {
-		p.inst.duration.Record(ctx, time.Since(start).Seconds(), p.inst.attrs)
+		p.inst.duration.Record(ctx, time.Since(start).Seconds(), p.inst.recordOpts...)
 	}
 	if err != nil {
-		p.inst.errors.Add(ctx, 1, p.inst.attrs)
+		p.inst.errors.Add(ctx, 1, p.inst.addOpts...)
 	}
 	if span != nil {
 		errs.Record(span, err)
@@ -178,10 +225,9 @@ func (r *run[Out]) finish(idx int, out Out, err error) {
 		if r.first.CompareAndSwap(nil, te) && r.cancel != nil {
 			r.cancel()
 		}
-	} else {
-		r.out[idx] = out
+		return
 	}
-	r.wg.Done()
+	r.out[idx] = out
 }
 
 // Submit queues one task, waiting while the queue is full; done (which
@@ -221,15 +267,26 @@ func (p *WorkerPool[In, Out]) Run(ctx context.Context, inputs []In) ([]Out, erro
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	defer r.cancel()
 	r.wg.Add(len(inputs))
+	// Tasks are queued in chunks, each claimed with one compare-and-swap.
+	chunk := make([]task[In, Out], 0, min(len(inputs), maxTake))
 	var queueErr error
-	for i := range inputs {
-		if err := p.push(ctx, task[In, Out]{ctx: r.ctx, in: inputs[i], idx: i, run: r}); err != nil {
+	for i := 0; i < len(inputs); {
+		chunk = chunk[:0]
+		for j := i; j < len(inputs) && len(chunk) < cap(chunk); j++ {
+			chunk = append(chunk, task[In, Out]{ctx: r.ctx, in: inputs[j], idx: j, run: r})
+		}
+		n, err := p.q.PushBatch(ctx, chunk)
+		i += n
+		if err != nil {
+			if errors.Is(err, ringbuffer.ErrClosed) {
+				err = ErrClosed
+			}
 			r.wg.Add(i - len(inputs)) // the rest will never run
 			queueErr = err
 			break
 		}
 		if !p.cfg.collectAll && r.first.Load() != nil {
-			r.wg.Add(i + 1 - len(inputs)) // failed fast: queue no more
+			r.wg.Add(i - len(inputs)) // failed fast: queue no more
 			break
 		}
 	}
