@@ -23,8 +23,10 @@
 // holds the sampled spans near the budget through the load step and
 // samples more during the errors; a progress line shows it once a second.
 // At the end the book's command log is replayed and the rebuilt book
-// compared with the engine's, and risk's open orders with the book's
-// resting ones.
+// compared with the engine's, risk's open orders with the book's resting
+// ones, and the session's fills are settled through a concurrency
+// pipeline whose clearing stage retries a flaky clearing house with
+// errs.Retry.
 package main
 
 import (
@@ -140,11 +142,14 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancelShutdown()
 	book, bookErr := w.closeBook(shutdownCtx) // before telemetry, so its last spans are exported
+	settled, settleErr := settle(shutdownCtx, w.fills)
 	shutdownErr := tel.Shutdown(shutdownCtx)
-	report(out, tel.Health(), w, elapsed, book, summary)
+	report(out, tel.Health(), w, elapsed, book, settled, summary)
 	switch {
 	case bookErr != nil:
 		return fmt.Errorf("order book: %w", bookErr)
+	case settleErr != nil:
+		return fmt.Errorf("settlement: %w", settleErr)
 	case !book.replayMatches:
 		return errors.New("order book: the replayed log does not rebuild the engine's book")
 	case shutdownErr != nil:
@@ -221,7 +226,7 @@ func firstError(out io.Writer) func(error) {
 	}
 }
 
-func report(out io.Writer, h otelx.Health, w *workload, elapsed time.Duration, book bookReport, summary *summaryExporter) {
+func report(out io.Writer, h otelx.Health, w *workload, elapsed time.Duration, book bookReport, settled settleReport, summary *summaryExporter) {
 	row := func(name string, v any, note string) { fmt.Fprintf(out, "  %-16s %10v  %s\n", name, v, note) }
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "summary")
@@ -234,6 +239,8 @@ func report(out io.Writer, h otelx.Health, w *workload, elapsed time.Duration, b
 	row("book rejects", w.refused.Load(), "by the book (post-only orders that would take)")
 	row("book commands", book.commands, fmt.Sprintf("orders and cancels through the engine, %d bytes of log; %d orders rest at the end", book.logBytes, book.resting))
 	row("log replay", book.replay.Round(time.Microsecond), fmt.Sprintf("rebuilt book identical to the engine's: %v", book.replayMatches))
+	row("fills settled", settled.settled,
+		fmt.Sprintf("of %d, through a 2-stage pipeline (price, clear); %d clearing calls retried with errs.Retry", len(w.fills), settled.retried))
 	row("risk open", book.riskOpen, fmt.Sprintf("orders risk holds reservations for (the book has %d resting); %d fills or releases refused", book.resting, w.riskSync.Load()))
 	row("spans started", h.Spans.Started, "")
 	row("spans sampled", h.Spans.Sampled, "by "+shortSampler(setting(h, "traces.sampler")))

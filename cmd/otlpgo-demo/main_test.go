@@ -43,6 +43,17 @@ func count(t *testing.T, out, name string) int {
 	return n
 }
 
+// countIfPresent reads the number on the row named name, or 0 if there is
+// none.
+func countIfPresent(out, name string) int {
+	m := regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(name) + `\s+(\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
 func TestDemoWithoutCollectorSummarisesWhatWouldBeExported(t *testing.T) {
 	restoreGlobals(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
@@ -58,7 +69,8 @@ func TestDemoWithoutCollectorSummarisesWhatWouldBeExported(t *testing.T) {
 	}
 	// The embedded summary saw exactly the exported spans, and each
 	// sampled order is a whole trace: a place and a risk check.
-	perName := count(t, s, "order.place") + count(t, s, "risk.check") + count(t, s, "book.match") + count(t, s, "orderbook.batch")
+	perName := count(t, s, "order.place") + count(t, s, "risk.check") + count(t, s, "book.match") + count(t, s, "orderbook.batch") +
+		countIfPresent(s, "concurrency.pipeline.run") // one span, sampled or not
 	if perName != exported || count(t, s, "order.place") != count(t, s, "risk.check") {
 		t.Errorf("summary lists %d spans by name, health says %d exported:\n%s", perName, exported, s)
 	}
@@ -76,6 +88,9 @@ func TestDemoWithoutCollectorSummarisesWhatWouldBeExported(t *testing.T) {
 	// for exactly the orders resting in the book, and refused nothing.
 	if m := regexp.MustCompile(`risk open\s+(\d+) .*the book has (\d+) resting\); 0 fills or releases refused`).FindStringSubmatch(s); m == nil || m[1] != m[2] {
 		t.Errorf("risk and the book disagree on open orders:\n%s", s)
+	}
+	if m := regexp.MustCompile(`fills settled\s+(\d+)  of (\d+), .*; (\d+) clearing calls retried`).FindStringSubmatch(s); m == nil || m[1] != m[2] || m[3] == "0" {
+		t.Errorf("not every fill settled, or no retry happened:\n%s", s)
 	}
 	if !strings.Contains(s, "by pre-trade risk: max-quantity") {
 		t.Errorf("no risk rejections by rule in:\n%s", s)

@@ -67,6 +67,7 @@ type workload struct {
 	byRule    sync.Map     // rule name → *atomic.Int64: risk rejections
 	refused   atomic.Int64 // by the book (a post-only order that would take, say)
 	riskSync  atomic.Int64 // fills and releases the risk engine refused: should stay 0
+	fills     []fill       // every trade, appended by onResult (the matching goroutine), read after the engine stops
 	outcome   metric.Int64Counter
 	latency   metric.Float64Histogram
 	// Precomputed attribute sets: no allocation per order for metrics.
@@ -130,6 +131,7 @@ func (w *workload) onResult(r orderbook.Result) {
 			note(w.risk.Fill(uint64(e.Order), int64(e.Qty), int64(e.Price)))
 			note(w.risk.Fill(uint64(e.Maker), int64(e.Qty), int64(e.Price)))
 			w.risk.SetReferencePrice(instrument, int64(e.Price))
+			w.fills = append(w.fills, fill{e.Order, e.Maker, e.Price, e.Qty})
 		case orderbook.Cancelled:
 			note(w.risk.Release(uint64(e.Order)))
 		case orderbook.Rejected:
