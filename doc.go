@@ -31,11 +31,18 @@
 //	price band, rate, size anomaly, position,                    Engine.Fill, Engine.Release
 //	daily notional, kill switches; exact under
 //	concurrency
+//	Run a function on N workers with backpressure,  concurrency  concurrency.NewWorkerPool,
+//	ordered results, panics as errors                            WorkerPool.Run, Submit
+//	Typed pipeline stages with their own workers,   concurrency  concurrency.NewStage, Then,
+//	cancelled end to end                                         RunPipeline, FanOut, FanIn
+//	A channel whose values carry the sender's span  concurrency  concurrency.NewTracedChannel
+//	Map, Filter, Reduce over slices and iter.Seq;   fp           fp.Map, fp.MapContext,
+//	bounded parallel map; Result and Option                      fp.ParallelMap, fp.Try
+//	Errors with a code, the trace they were made    errs         errs.Wrap, errs.Record,
+//	in, and error.type; Retry with backoff                       errs.Retry, errs.Permanent
 //
-// Packages still to land, as DESIGN.md plans them: concurrency (traced
-// channels, worker pools, pipelines), fp (functional helpers), errs (traced
-// errors and retry), saga and twopc (coordinators that survive a crash).
-// The table grows as each lands.
+// Packages still to land, as DESIGN.md plans them: saga and twopc
+// (coordinators that survive a crash). The table grows as each lands.
 //
 // # The rule for libraries
 //
