@@ -1,0 +1,47 @@
+// Package txlog is the durable log that the saga and twopc coordinators
+// write every transition to before acting on it: a record of state per
+// unfinished transaction, created once, replaced as it moves on, deleted
+// when it ends. Implementations: in memory (tests), a bbolt file (the
+// default; concurrent writes share one commit), and PostgreSQL (several
+// coordinator processes, each claiming unfinished work with a lease).
+package txlog
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+var (
+	// ErrExists is returned by Create for an ID the log already holds.
+	ErrExists = errors.New("txlog: transaction already exists")
+	// ErrNotFound is returned by Save for an ID the log does not hold.
+	ErrNotFound = errors.New("txlog: no such transaction")
+	// ErrClosed is returned once the log is closed.
+	ErrClosed = errors.New("txlog: closed")
+)
+
+// Record is one unfinished transaction's last written state.
+type Record struct {
+	ID    string
+	State []byte
+}
+
+// Log is a durable store of transaction records. Every method returns
+// only once its write is durable (for the bbolt log: synced to disk), so
+// that a coordinator may act on it. A Log is safe for concurrent use.
+type Log interface {
+	// Create writes a new transaction's first state, or returns ErrExists.
+	Create(ctx context.Context, id string, state []byte) error
+	// Save replaces a transaction's state, or returns ErrNotFound.
+	Save(ctx context.Context, id string, state []byte) error
+	// Delete forgets an ended transaction (deleting a missing one is not
+	// an error).
+	Delete(ctx context.Context, id string) error
+	// Claim returns the unfinished transactions the caller may drive: for
+	// a log one process owns, all of them; for a shared one, those no
+	// other owner holds a live lease on, leased to owner for lease.
+	Claim(ctx context.Context, owner string, lease time.Duration) ([]Record, error)
+	// Close releases the log's resources.
+	Close() error
+}

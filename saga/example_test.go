@@ -1,0 +1,69 @@
+package saga_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/otlpgo/otlpgo/errs"
+	"github.com/otlpgo/otlpgo/saga"
+)
+
+// A saga whose last step fails permanently is undone step by step, in
+// reverse order.
+func Example() {
+	var done []string
+	step := func(name string, fail bool) saga.Step {
+		return saga.Step{
+			Name: name,
+			Action: func(_ context.Context, key string, _ []byte) error {
+				if fail {
+					return errs.Permanent(errors.New("insufficient margin"))
+				}
+				done = append(done, "do "+key)
+				return nil
+			},
+			Compensate: func(_ context.Context, key string, _ []byte) error {
+				done = append(done, "undo "+key)
+				return nil
+			},
+		}
+	}
+	c, err := saga.New(saga.NewMemoryLog(), []saga.Definition{{Name: "settle", Steps: []saga.Step{
+		step("reserve", false), step("transfer", false), step("confirm", true),
+	}}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	outcome, err := c.Run(context.Background(), "settle", "trade-7", nil)
+	fmt.Println(outcome, err)
+	for _, d := range done {
+		fmt.Println(d)
+	}
+	// Output:
+	// compensated saga settle trade-7: step confirm failed, compensated: errs: gave up after 1 attempts (permanent error): insufficient margin
+	// do trade-7/reserve
+	// do trade-7/transfer
+	// undo trade-7/transfer/compensate
+	// undo trade-7/reserve/compensate
+}
+
+// After a restart, Recover drives every saga the log holds to its end.
+func ExampleCoordinator_Recover() {
+	ctx := context.Background()
+	log := saga.NewMemoryLog() // OpenBoltLog in production: it survives the crash
+	def := saga.Definition{Name: "settle", Steps: []saga.Step{{
+		Name:   "book",
+		Action: func(context.Context, string, []byte) error { return nil },
+	}}}
+	c, err := saga.New(log, []saga.Definition{def})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	n, err := c.Recover(ctx)
+	fmt.Println(n, err)
+	// Output:
+	// 0 <nil>
+}

@@ -1,0 +1,338 @@
+package saga
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otlpgo/otlpgo/errs"
+	"github.com/otlpgo/otlpgo/internal/txlog"
+)
+
+// Log is the durable log a Coordinator writes every transition to: see
+// NewMemoryLog and OpenBoltLog.
+type Log = txlog.Log
+
+// NewMemoryLog returns a log in memory, for tests: a crash loses it.
+func NewMemoryLog() Log { return txlog.NewMemory() }
+
+// OpenBoltLog opens (creating if needed) a log in a bbolt file, the
+// default for a single coordinator process. Concurrent sagas' writes
+// share one synced commit.
+func OpenBoltLog(path string) (Log, error) { return txlog.OpenBolt(path) }
+
+var (
+	// ErrUnknownSaga is returned by Run for a definition name the
+	// coordinator was not given.
+	ErrUnknownSaga = errors.New("saga: unknown saga definition")
+	// ErrDuplicateID is returned by Run for an ID an unfinished saga has.
+	ErrDuplicateID = errors.New("saga: a saga with this ID is unfinished")
+	// ErrInvalidDefinition is returned by New for a definition without a
+	// name or steps, a step without a name or action, or a repeated name.
+	ErrInvalidDefinition = errors.New("saga: invalid definition")
+)
+
+// Step is one step of a saga: an action and the compensation that undoes
+// it. Both receive an idempotency key, the same every time the step is
+// tried (after a crash too), and the saga's input: a step may run more
+// than once, and must do no harm when it does (use the key, for example
+// with a unique constraint). An action's error is retried (up to
+// Attempts, with backoff) unless it is errs.Permanent; a permanent
+// failure compensates the steps done before it. A compensation is retried
+// (up to the coordinator's bound) until it succeeds; past the bound the
+// saga is Stuck and needs attention.
+type Step struct {
+	Name       string
+	Action     func(ctx context.Context, key string, input []byte) error
+	Compensate func(ctx context.Context, key string, input []byte) error // nil: nothing to undo
+	// Timeout bounds each attempt of the action or compensation (default
+	// none but the context).
+	Timeout time.Duration
+	// Attempts is how many times the action is tried before it fails
+	// permanently (default 3).
+	Attempts int
+}
+
+// Definition is a named, ordered list of steps.
+type Definition struct {
+	Name  string
+	Steps []Step
+}
+
+// Outcome is how a saga ended.
+type Outcome uint8
+
+const (
+	// Completed: every step's action succeeded.
+	Completed Outcome = iota + 1
+	// Compensated: a step failed permanently, and every step done before
+	// it was compensated.
+	Compensated
+	// Stuck: a compensation kept failing past the bound; the saga stays in
+	// the log, needing attention, and Recover leaves it alone.
+	Stuck
+)
+
+// String returns "completed", "compensated" or "stuck".
+func (o Outcome) String() string {
+	switch o {
+	case Completed:
+		return "completed"
+	case Compensated:
+		return "compensated"
+	case Stuck:
+		return "stuck"
+	}
+	return "invalid outcome"
+}
+
+// StepError is Run's error when a step failed: the saga and the step, what
+// became of the saga (Compensated, or Stuck when a compensation kept
+// failing: then Step names that compensation), and the cause.
+type StepError struct {
+	Saga, ID, Step string
+	Outcome        Outcome
+	Err            error
+}
+
+// Error says which step failed, how the saga ended, and why.
+func (e *StepError) Error() string {
+	return fmt.Sprintf("saga %s %s: step %s failed, %s: %v", e.Saga, e.ID, e.Step, e.Outcome, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// state is what the log holds for an unfinished saga.
+type state struct {
+	Def   string `json:"d"`
+	Input []byte `json:"i,omitempty"`
+	// Phase is "f" (forward: Step is the next action to run), "c"
+	// (compensating: Step is the next compensation to run, going down) or
+	// "s" (stuck at compensation Step).
+	Phase string `json:"p"`
+	Step  int    `json:"s"`
+	Cause  string `json:"e,omitempty"` // why it is compensating
+	Failed string `json:"x,omitempty"` // the step whose failure it is compensating
+}
+
+// Coordinator runs sagas, writing every transition to its log before
+// acting on it, and finishes or compensates those a crash left unfinished
+// (Recover). It is safe for concurrent use by multiple goroutines; two
+// coordinators must not share a bbolt log.
+type Coordinator struct {
+	log  Log
+	defs map[string]*Definition
+	cfg  config
+	inst *instrumentation
+}
+
+// New returns a coordinator for the definitions, writing to log.
+func New(log Log, defs []Definition, opts ...Option) (*Coordinator, error) {
+	c := &Coordinator{log: log, defs: map[string]*Definition{}, cfg: newConfig(opts)}
+	for i := range defs {
+		d := &defs[i]
+		if d.Name == "" || len(d.Steps) == 0 || c.defs[d.Name] != nil {
+			return nil, fmt.Errorf("%w: %q (empty, without steps, or repeated)", ErrInvalidDefinition, d.Name)
+		}
+		seen := map[string]bool{}
+		for _, s := range d.Steps {
+			if s.Name == "" || s.Action == nil || seen[s.Name] {
+				return nil, fmt.Errorf("%w: saga %q: step %q (unnamed, without an action, or repeated)", ErrInvalidDefinition, d.Name, s.Name)
+			}
+			seen[s.Name] = true
+		}
+		c.defs[d.Name] = d
+	}
+	inst, err := newInstrumentation(&c.cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.inst = inst
+	return c, nil
+}
+
+// Run starts the saga named def with the given ID and input, and drives
+// it to its end: Completed (nil error), Compensated or Stuck (with a
+// *StepError naming the step and the cause). The ID must be unique
+// among unfinished sagas (ErrDuplicateID); use it to find the saga again.
+// An error writing the log, or ctx ending, stops the saga where it is, to
+// be finished by Recover; Run then returns that error and outcome 0.
+func (c *Coordinator) Run(ctx context.Context, def, id string, input []byte) (Outcome, error) {
+	d := c.defs[def]
+	if d == nil {
+		return 0, fmt.Errorf("%w: %q", ErrUnknownSaga, def)
+	}
+	st := state{Def: def, Input: input, Phase: "f"}
+	b, _ := json.Marshal(st)
+	if err := c.log.Create(ctx, id, b); err != nil {
+		if errors.Is(err, txlog.ErrExists) {
+			return 0, fmt.Errorf("%w: %s", ErrDuplicateID, id)
+		}
+		return 0, err
+	}
+	c.inst.started.Add(ctx, 1, c.inst.defOpts(def)...)
+	return c.drive(ctx, d, id, st)
+}
+
+// Recover finishes every unfinished saga in the log, as after a restart:
+// one caught going forward runs its remaining steps (the one it was on
+// again, with the same idempotency key), one caught compensating goes on
+// compensating. Stuck sagas are left alone. It returns how many sagas it
+// drove to an end, and the errors of those it could not (joined).
+func (c *Coordinator) Recover(ctx context.Context) (int, error) {
+	recs, err := c.log.Claim(ctx, c.cfg.owner, c.cfg.lease)
+	if err != nil {
+		return 0, err
+	}
+	var errsOut errs.Collector
+	n := 0
+	for _, r := range recs {
+		var st state
+		if err := json.Unmarshal(r.State, &st); err != nil {
+			errsOut.Add(fmt.Errorf("saga %s: unreadable state: %w", r.ID, err))
+			continue
+		}
+		d := c.defs[st.Def]
+		if d == nil {
+			errsOut.Add(fmt.Errorf("saga %s: %w: %q", r.ID, ErrUnknownSaga, st.Def))
+			continue
+		}
+		if st.Phase == "s" {
+			continue
+		}
+		var se *StepError
+		if _, err := c.drive(ctx, d, r.ID, st); err != nil && !errors.As(err, &se) {
+			errsOut.Add(fmt.Errorf("saga %s: %w", r.ID, err))
+			continue
+		}
+		n++
+	}
+	return n, errsOut.Err()
+}
+
+// drive runs a saga from st to its end, writing each transition first.
+func (c *Coordinator) drive(ctx context.Context, d *Definition, id string, st state) (Outcome, error) {
+	ctx, span := c.inst.tracer.Start(ctx, "saga "+d.Name, trace.WithAttributes(
+		attribute.String("saga.name", d.Name), attribute.String("saga.id", id)))
+	defer span.End()
+	save := func() error {
+		b, _ := json.Marshal(st)
+		return c.log.Save(ctx, id, b)
+	}
+	var cause error
+	for st.Phase == "f" && st.Step < len(d.Steps) {
+		step := &d.Steps[st.Step]
+		if err := c.runAction(ctx, id, step, st.Input); err != nil {
+			if ctx.Err() != nil {
+				// The caller gave up, not the step: leave the saga where it
+				// is for Recover rather than compensate it.
+				errs.Record(span, ctx.Err())
+				return 0, ctx.Err()
+			}
+			cause = err
+			st.Phase, st.Step, st.Cause, st.Failed = "c", st.Step-1, err.Error(), step.Name
+		} else {
+			st.Step++
+		}
+		if err := save(); err != nil {
+			errs.Record(span, err)
+			return 0, err
+		}
+	}
+	if st.Phase == "f" {
+		if err := c.log.Delete(ctx, id); err != nil {
+			return 0, err
+		}
+		c.inst.completed.Add(ctx, 1, c.inst.defOpts(d.Name)...)
+		return Completed, nil
+	}
+	if cause == nil {
+		cause = errors.New(st.Cause)
+	}
+	for st.Step >= 0 {
+		step := &d.Steps[st.Step]
+		if err := c.runCompensation(ctx, id, step, st.Input); err != nil {
+			if ctx.Err() != nil {
+				errs.Record(span, ctx.Err())
+				return 0, ctx.Err()
+			}
+			st.Phase = "s"
+			if serr := save(); serr != nil {
+				return 0, serr
+			}
+			c.inst.stuck.Add(ctx, 1, c.inst.defOpts(d.Name)...)
+			err = &StepError{Saga: d.Name, ID: id, Step: "compensate " + step.Name, Outcome: Stuck,
+				Err: fmt.Errorf("%w (compensating the failure of %s: %v)", err, st.Failed, cause)}
+			errs.Record(span, err)
+			return Stuck, err
+		}
+		st.Step--
+		if err := save(); err != nil {
+			return 0, err
+		}
+	}
+	if err := c.log.Delete(ctx, id); err != nil {
+		return 0, err
+	}
+	c.inst.compensated.Add(ctx, 1, c.inst.defOpts(d.Name)...)
+	err := &StepError{Saga: d.Name, ID: id, Step: st.Failed, Outcome: Compensated, Err: cause}
+	errs.Record(span, err)
+	return Compensated, err
+}
+
+// runAction tries a step's action up to its attempts.
+func (c *Coordinator) runAction(ctx context.Context, id string, s *Step, input []byte) error {
+	ctx, span := c.inst.tracer.Start(ctx, "step "+s.Name)
+	defer span.End()
+	attempts := s.Attempts
+	if attempts == 0 {
+		attempts = 3
+	}
+	key := id + "/" + s.Name
+	_, err := errs.Retry(ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, call(ctx, s.Timeout, s.Action, key, input)
+	}, errs.WithMaxAttempts(attempts), errs.WithBackoff(c.cfg.backoff, c.cfg.maxBackoff))
+	errs.Record(span, err)
+	return err
+}
+
+// runCompensation retries a step's compensation up to the bound.
+func (c *Coordinator) runCompensation(ctx context.Context, id string, s *Step, input []byte) error {
+	if s.Compensate == nil {
+		return nil
+	}
+	ctx, span := c.inst.tracer.Start(ctx, "compensate "+s.Name)
+	defer span.End()
+	key := id + "/" + s.Name + "/compensate"
+	_, err := errs.Retry(ctx, func(ctx context.Context) (struct{}, error) {
+		err := call(ctx, s.Timeout, s.Compensate, key, input)
+		if errs.IsPermanent(err) { // a compensation is retried whatever it says
+			err = errors.Unwrap(err)
+		}
+		return struct{}{}, err
+	}, errs.WithMaxAttempts(c.cfg.compensationAttempts), errs.WithBackoff(c.cfg.backoff, c.cfg.maxBackoff))
+	errs.Record(span, err)
+	return err
+}
+
+// call runs fn with an optional timeout, turning a panic into an error.
+func call(ctx context.Context, timeout time.Duration, fn func(context.Context, string, []byte) error, key string, input []byte) (err error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = errs.Permanent(&errs.PanicError{Value: p, Stack: debug.Stack()})
+		}
+	}()
+	return fn(ctx, key, input)
+}
