@@ -116,8 +116,8 @@ type state struct {
 	// Phase is "f" (forward: Step is the next action to run), "c"
 	// (compensating: Step is the next compensation to run, going down) or
 	// "s" (stuck at compensation Step).
-	Phase string `json:"p"`
-	Step  int    `json:"s"`
+	Phase  string `json:"p"`
+	Step   int    `json:"s"`
 	Cause  string `json:"e,omitempty"` // why it is compensating
 	Failed string `json:"x,omitempty"` // the step whose failure it is compensating
 }
