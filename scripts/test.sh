@@ -6,14 +6,17 @@
 # 1. Builds the local OpenTelemetry Collector once (cached afterwards; see
 #    scripts/collector.sh) and points the tests at it with OTLPGO_OTELCOL.
 #    Each test starts its own collector on a free port on 127.0.0.1.
-# 2. Checks formatting (gofmt), go.mod tidiness, go vet and staticcheck.
-# 3. Runs every benchmark once (-benchtime=1x) so they stay runnable, here
+# 2. Starts a throwaway PostgreSQL on 127.0.0.1 (scripts/postgres.sh:
+#    installs Debian's package if needed, temporary data directory, stopped
+#    and removed at exit) for the twopc tests, with OTLPGO_PG_DSN.
+# 3. Checks formatting (gofmt), go.mod tidiness, go vet and staticcheck.
+# 4. Runs every benchmark once (-benchtime=1x) so they stay runnable, here
 #    and in the separate benchmarks/ module, the
 #    ...ConcurrentSafe tests 100 times under -race, and last the whole suite:
 #    go test -race ./...
 #
-# With CI=true, tests that need the collector fail instead of skipping when
-# it is missing.
+# With CI=true, tests that need the collector or PostgreSQL fail instead
+# of skipping when it is missing.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +29,10 @@ step() { echo "==> $* ($((SECONDS - start)) s)"; }
 step "collector"
 OTLPGO_OTELCOL="$(scripts/collector.sh build)"
 export OTLPGO_OTELCOL
+
+step "postgresql on 127.0.0.1"
+eval "$(scripts/postgres.sh start)"
+trap 'scripts/postgres.sh stop "$OTLPGO_PG_DIR"' EXIT
 
 step "gofmt"
 unformatted="$(gofmt -l $(git ls-files '*.go'))"

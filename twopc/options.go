@@ -1,0 +1,85 @@
+package twopc
+
+import (
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Option configures a Coordinator. Options take values and the last one
+// wins; a zero or nil argument keeps the default.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	prepareTimeout      time.Duration
+	backoff, maxBackoff time.Duration
+	owner               string
+	lease               time.Duration
+	tp                  trace.TracerProvider
+	mp                  metric.MeterProvider
+}
+
+func newConfig(opts []Option) config {
+	c := config{prepareTimeout: 10 * time.Second, backoff: 10 * time.Millisecond, maxBackoff: time.Second, lease: time.Minute}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if c.tp == nil {
+		c.tp = otel.GetTracerProvider()
+	}
+	if c.mp == nil {
+		c.mp = otel.GetMeterProvider()
+	}
+	return c
+}
+
+// WithPrepareTimeout bounds each participant's Prepare (default 10s); a
+// participant that takes longer fails the transaction, which aborts.
+func WithPrepareTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.prepareTimeout = d
+		}
+	})
+}
+
+// WithBackoff sets the first wait between retries of a commit or abort
+// and its cap (defaults 10ms and 1s).
+func WithBackoff(initial, cap time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if initial > 0 {
+			c.backoff = initial
+		}
+		if cap > 0 {
+			c.maxBackoff = cap
+		}
+	})
+}
+
+// WithTracerProvider sets where spans go (default otel.GetTracerProvider()).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) {
+		if tp != nil {
+			c.tp = tp
+		}
+	})
+}
+
+// WithMeterProvider sets where metrics go (default otel.GetMeterProvider()).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) {
+		if mp != nil {
+			c.mp = mp
+		}
+	})
+}

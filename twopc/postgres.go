@@ -1,0 +1,135 @@
+package twopc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// undefinedObject is the SQLSTATE of COMMIT PREPARED and ROLLBACK
+// PREPARED for a transaction ID with no prepared transaction: already
+// finished, or (for a rollback) never prepared.
+const undefinedObject = "42704"
+
+// Postgres is a participant's database: PostgreSQL's prepared
+// transactions ("PREPARE TRANSACTION", "COMMIT PREPARED", "ROLLBACK
+// PREPARED", which need max_prepared_transactions > 0 on the server). It
+// is the Resource that finishes its participants' parts, and makes them
+// with Participant.
+//
+// The prepared transaction's ID (gid) is the transaction ID, a dot and
+// the participant name, so that several participants may share one
+// server. A prepared transaction survives a server crash and a lost
+// connection, and is committed from any session: recovery needs only the
+// ID.
+type Postgres struct {
+	name string
+	pool *pgxpool.Pool
+}
+
+var _ Resource = (*Postgres)(nil)
+
+// NewPostgres returns the resource for participant name on pool.
+func NewPostgres(name string, pool *pgxpool.Pool) *Postgres {
+	return &Postgres{name: name, pool: pool}
+}
+
+// gid is the prepared transaction's ID, as an SQL string literal (IDs
+// are checked against validID, and names below, so there is nothing to
+// escape but quotes, which they cannot contain).
+func (p *Postgres) gid(txid string) string { return "'" + txid + "." + p.name + "'" }
+
+// Commit commits the prepared part; a part that is no longer prepared was
+// committed before (Commit is only called once all parts prepared).
+func (p *Postgres) Commit(ctx context.Context, txid string) error {
+	if err := p.check(txid); err != nil {
+		return err
+	}
+	_, err := p.pool.Exec(ctx, "COMMIT PREPARED "+p.gid(txid))
+	if isUndefinedObject(err) {
+		return nil
+	}
+	return err
+}
+
+// Abort rolls the prepared part back; a part that is not prepared was
+// rolled back before or never prepared, and is already aborted.
+func (p *Postgres) Abort(ctx context.Context, txid string) error {
+	if err := p.check(txid); err != nil {
+		return err
+	}
+	_, err := p.pool.Exec(ctx, "ROLLBACK PREPARED "+p.gid(txid))
+	if isUndefinedObject(err) {
+		return nil
+	}
+	return err
+}
+
+// check refuses an ID that would not make a safe gid.
+func (p *Postgres) check(txid string) error {
+	if !validID.MatchString(txid + "." + p.name) {
+		return fmt.Errorf("%w: %q with participant %q", ErrInvalidID, txid, p.name)
+	}
+	return nil
+}
+
+func isUndefinedObject(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == undefinedObject
+}
+
+// Participant returns this database's part of one transaction: work runs
+// in a database transaction, which is then prepared. If work fails, the
+// transaction is rolled back and nothing is prepared.
+func (p *Postgres) Participant(work func(ctx context.Context, tx pgx.Tx) error) Participant {
+	return &pgParticipant{p, work}
+}
+
+type pgParticipant struct {
+	db   *Postgres
+	work func(ctx context.Context, tx pgx.Tx) error
+}
+
+func (pp *pgParticipant) Name() string { return pp.db.name }
+
+func (pp *pgParticipant) Prepare(ctx context.Context, txid string) error {
+	if err := pp.db.check(txid); err != nil {
+		return err
+	}
+	tx, err := pp.db.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) // after PREPARE, a no-op
+	if err := pp.work(ctx, tx); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, "PREPARE TRANSACTION "+pp.db.gid(txid))
+	return err
+}
+
+// BarrierTable is the DDL of the table Barrier writes to; create it once
+// in each participant database.
+const BarrierTable = `CREATE TABLE IF NOT EXISTS otlpgo_barrier (
+	txid text NOT NULL,
+	op   text NOT NULL,
+	PRIMARY KEY (txid, op)
+)`
+
+// Barrier makes a participant's handler idempotent: called in the same
+// database transaction as the handler's work, it records (txid, op) and
+// reports whether this is the first time. A repeated call (a retried
+// Prepare after a lost reply, a redelivered message) finds the row and
+// returns false, and the handler skips its work; the row commits or rolls
+// back with the work, so a rolled-back attempt leaves no mark.
+func Barrier(ctx context.Context, tx pgx.Tx, txid, op string) (first bool, err error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO otlpgo_barrier (txid, op) VALUES ($1, $2) ON CONFLICT DO NOTHING`, txid, op)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
