@@ -241,7 +241,7 @@ func recoverAndCheck(t *testing.T, dir string) map[string]string {
 	if _, err := c.Recover(context.Background()); err != nil {
 		t.Fatalf("%s: Recover: %v", dir, err)
 	}
-	if left, _ := log.Claim(context.Background(), "", 0); len(left) != 0 {
+	if left, _ := log.Claim(context.Background()); len(left) != 0 {
 		t.Fatalf("%s: %d sagas left in the log after Recover", dir, len(left))
 	}
 	keys, err := e.keys()

@@ -21,14 +21,12 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	backoff, maxBackoff  time.Duration
 	compensationAttempts int
-	owner                string
-	lease                time.Duration
 	tp                   trace.TracerProvider
 	mp                   metric.MeterProvider
 }
 
 func newConfig(opts []Option) config {
-	c := config{backoff: 10 * time.Millisecond, maxBackoff: time.Second, compensationAttempts: 10, lease: time.Minute}
+	c := config{backoff: 10 * time.Millisecond, maxBackoff: time.Second, compensationAttempts: 10}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)

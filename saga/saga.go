@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
@@ -26,6 +27,16 @@ func NewMemoryLog() Log { return txlog.NewMemory() }
 // default for a single coordinator process. Concurrent sagas' writes
 // share one synced commit.
 func OpenBoltLog(path string) (Log, error) { return txlog.OpenBolt(path) }
+
+// NewPostgresLog returns a log in a PostgreSQL table (created if missing)
+// that several coordinator processes share: each names itself owner, and
+// holds each transaction it writes on a lease that every write renews;
+// Recover takes over transactions whose lease expired (their coordinator
+// died), so two coordinators never drive one at once. Make the lease
+// longer than any step takes.
+func NewPostgresLog(ctx context.Context, pool *pgxpool.Pool, table, owner string, lease time.Duration) (Log, error) {
+	return txlog.NewPostgres(ctx, pool, table, owner, lease)
+}
 
 var (
 	// ErrUnknownSaga is returned by Run for a definition name the
@@ -187,7 +198,7 @@ func (c *Coordinator) Run(ctx context.Context, def, id string, input []byte) (Ou
 // compensating. Stuck sagas are left alone. It returns how many sagas it
 // drove to an end, and the errors of those it could not (joined).
 func (c *Coordinator) Recover(ctx context.Context) (int, error) {
-	recs, err := c.log.Claim(ctx, c.cfg.owner, c.cfg.lease)
+	recs, err := c.log.Claim(ctx)
 	if err != nil {
 		return 0, err
 	}

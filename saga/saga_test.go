@@ -113,7 +113,7 @@ func TestStuckAfterTheBound(t *testing.T) {
 	if n, err := c.Recover(context.Background()); n != 0 || err != nil {
 		t.Fatalf("Recover = %d, %v", n, err)
 	}
-	if recs, _ := log.Claim(context.Background(), "", 0); len(recs) != 1 {
+	if recs, _ := log.Claim(context.Background()); len(recs) != 1 {
 		t.Fatalf("%d sagas in the log, want the stuck one", len(recs))
 	}
 }
@@ -151,7 +151,7 @@ func TestRecoverFinishesWhatALogFailureStopped(t *testing.T) {
 		if err != nil || (failAfter < 3 && n != 1) {
 			t.Fatalf("failAfter %d: Recover = %d, %v", failAfter, n, err)
 		}
-		if recs, _ := mem.Claim(context.Background(), "", 0); len(recs) != 0 {
+		if recs, _ := mem.Claim(context.Background()); len(recs) != 0 {
 			t.Fatalf("failAfter %d: %d sagas left", failAfter, len(recs))
 		}
 		seen := map[string]bool{}
@@ -215,7 +215,7 @@ func TestCancelledContextLeavesTheSagaForRecover(t *testing.T) {
 	if out != 0 || !errors.Is(err, context.Canceled) || undone {
 		t.Fatalf("Run = %v, %v (compensated: %v)", out, err, undone)
 	}
-	if recs, _ := mem.Claim(context.Background(), "", 0); len(recs) != 1 {
+	if recs, _ := mem.Claim(context.Background()); len(recs) != 1 {
 		t.Fatal("the saga is not in the log for Recover")
 	}
 }

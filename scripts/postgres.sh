@@ -55,7 +55,7 @@ start)
 		exit 1
 	}
 	as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
-		"-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_prepared_transactions=64 -c max_connections=200" \
+		"-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_prepared_transactions=256 -c max_connections=200" \
 		start >/dev/null || {
 		cat "$dir/server.log" >&2
 		exit 1

@@ -21,14 +21,12 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	prepareTimeout      time.Duration
 	backoff, maxBackoff time.Duration
-	owner               string
-	lease               time.Duration
 	tp                  trace.TracerProvider
 	mp                  metric.MeterProvider
 }
 
 func newConfig(opts []Option) config {
-	c := config{prepareTimeout: 10 * time.Second, backoff: 10 * time.Millisecond, maxBackoff: time.Second, lease: time.Minute}
+	c := config{prepareTimeout: 10 * time.Second, backoff: 10 * time.Millisecond, maxBackoff: time.Second}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
@@ -25,6 +27,16 @@ func NewMemoryLog() Log { return txlog.NewMemory() }
 // OpenBoltLog opens (creating if needed) a log in a bbolt file, the
 // default for a single coordinator process.
 func OpenBoltLog(path string) (Log, error) { return txlog.OpenBolt(path) }
+
+// NewPostgresLog returns a log in a PostgreSQL table (created if missing)
+// that several coordinator processes share: each names itself owner, and
+// holds each transaction it writes on a lease that every write renews;
+// Recover takes over transactions whose lease expired (their coordinator
+// died), so two coordinators never drive one at once. Make the lease
+// longer than any step takes.
+func NewPostgresLog(ctx context.Context, pool *pgxpool.Pool, table, owner string, lease time.Duration) (Log, error) {
+	return txlog.NewPostgres(ctx, pool, table, owner, lease)
+}
 
 var (
 	// ErrInvalidID is returned for a transaction ID that is empty, longer
@@ -235,7 +247,7 @@ func (c *Coordinator) finish(ctx context.Context, txid, phase string, names []st
 // decision: commit for those that logged it, abort (presumed) for the
 // rest. It returns how many it finished, and the errors of the others.
 func (c *Coordinator) Recover(ctx context.Context) (int, error) {
-	recs, err := c.log.Claim(ctx, c.cfg.owner, c.cfg.lease)
+	recs, err := c.log.Claim(ctx)
 	if err != nil {
 		return 0, err
 	}

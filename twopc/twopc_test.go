@@ -103,7 +103,7 @@ func TestCommitAndAbort(t *testing.T) {
 	if out != twopc.Aborted || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("a slow prepare: %v, %v", out, err)
 	}
-	if recs, _ := log.Claim(ctx, "", 0); len(recs) != 0 {
+	if recs, _ := log.Claim(ctx); len(recs) != 0 {
 		t.Fatalf("%d transactions left in the log", len(recs))
 	}
 }

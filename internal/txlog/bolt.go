@@ -79,7 +79,7 @@ func (b *Bolt) Delete(ctx context.Context, id string) error {
 	return b.batch(ctx, func(bk *bolt.Bucket) error { return bk.Delete([]byte(id)) })
 }
 
-func (b *Bolt) Claim(ctx context.Context, _ string, _ time.Duration) ([]Record, error) {
+func (b *Bolt) Claim(ctx context.Context) ([]Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

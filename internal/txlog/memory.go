@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 )
 
 // Memory is a Log in memory, for tests: nothing survives the process.
@@ -56,7 +55,7 @@ func (m *Memory) Delete(_ context.Context, id string) error {
 	return nil
 }
 
-func (m *Memory) Claim(context.Context, string, time.Duration) ([]Record, error) {
+func (m *Memory) Claim(context.Context) ([]Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {

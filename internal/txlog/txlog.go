@@ -9,7 +9,6 @@ package txlog
 import (
 	"context"
 	"errors"
-	"time"
 )
 
 var (
@@ -19,6 +18,10 @@ var (
 	ErrNotFound = errors.New("txlog: no such transaction")
 	// ErrClosed is returned once the log is closed.
 	ErrClosed = errors.New("txlog: closed")
+	// ErrLeaseLost is returned by Save and Delete of a shared log when
+	// another coordinator has taken the transaction over (its lease
+	// expired): the caller must stop driving it.
+	ErrLeaseLost = errors.New("txlog: another coordinator holds this transaction")
 )
 
 // Record is one unfinished transaction's last written state.
@@ -39,9 +42,9 @@ type Log interface {
 	// an error).
 	Delete(ctx context.Context, id string) error
 	// Claim returns the unfinished transactions the caller may drive: for
-	// a log one process owns, all of them; for a shared one, those no
-	// other owner holds a live lease on, leased to owner for lease.
-	Claim(ctx context.Context, owner string, lease time.Duration) ([]Record, error)
+	// a log one process owns, all of them; for a shared one, its own and
+	// those whose lease expired, now leased to it.
+	Claim(ctx context.Context) ([]Record, error)
 	// Close releases the log's resources.
 	Close() error
 }

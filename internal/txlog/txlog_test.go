@@ -47,7 +47,7 @@ func conformance(t *testing.T, open func() txlog.Log) {
 		})
 	}
 	wg.Wait()
-	recs, err := l.Claim(ctx, "me", 0)
+	recs, err := l.Claim(ctx)
 	if err != nil || len(recs) != 9 {
 		t.Fatalf("Claim: %d records, %v", len(recs), err)
 	}
@@ -86,7 +86,7 @@ func TestBolt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if recs, err := l.Claim(context.Background(), "", 0); err != nil || len(recs) != 9 {
+	if recs, err := l.Claim(context.Background()); err != nil || len(recs) != 9 {
 		t.Fatalf("after reopening: %d records, %v", len(recs), err)
 	}
 }
