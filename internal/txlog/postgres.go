@@ -21,8 +21,8 @@ import (
 // whose lease was taken gets ErrLeaseLost from its next write and stops.
 // Each write is one statement, durable when PostgreSQL commits it.
 type Postgres struct {
-	pool  *pgxpool.Pool
-	table string
+	pool   *pgxpool.Pool
+	table  string
 	owner  string
 	lease  time.Duration
 	closed atomic.Bool
