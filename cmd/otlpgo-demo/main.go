@@ -25,8 +25,9 @@
 // At the end the book's command log is replayed and the rebuilt book
 // compared with the engine's, risk's open orders with the book's resting
 // ones, and the session's fills are settled through a concurrency
-// pipeline whose clearing stage retries a flaky clearing house with
-// errs.Retry.
+// pipeline whose clearing stage runs a saga per fill (debit the buyer,
+// credit the seller, confirm with a flaky clearing house, compensating
+// when it rejects the trade) on a bbolt log.
 package main
 
 import (
@@ -142,7 +143,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancelShutdown()
 	book, bookErr := w.closeBook(shutdownCtx) // before telemetry, so its last spans are exported
-	settled, settleErr := settle(shutdownCtx, w.fills)
+	settled, settleErr := settle(shutdownCtx, dir, w.fills)
 	shutdownErr := tel.Shutdown(shutdownCtx)
 	report(out, tel.Health(), w, elapsed, book, settled, summary)
 	switch {
@@ -240,7 +241,8 @@ func report(out io.Writer, h otelx.Health, w *workload, elapsed time.Duration, b
 	row("book commands", book.commands, fmt.Sprintf("orders and cancels through the engine, %d bytes of log; %d orders rest at the end", book.logBytes, book.resting))
 	row("log replay", book.replay.Round(time.Microsecond), fmt.Sprintf("rebuilt book identical to the engine's: %v", book.replayMatches))
 	row("fills settled", settled.settled,
-		fmt.Sprintf("of %d, through a 2-stage pipeline (price, clear); %d clearing calls retried with errs.Retry", len(w.fills), settled.retried))
+		fmt.Sprintf("of %d, each by a saga (debit, credit, confirm) on a bbolt log in a 2-stage pipeline; %d compensated, %d stuck; %d clearing calls retried",
+			len(w.fills), settled.compensated, settled.stuck, settled.retried))
 	row("risk open", book.riskOpen, fmt.Sprintf("orders risk holds reservations for (the book has %d resting); %d fills or releases refused", book.resting, w.riskSync.Load()))
 	row("spans started", h.Spans.Started, "")
 	row("spans sampled", h.Spans.Sampled, "by "+shortSampler(setting(h, "traces.sampler")))

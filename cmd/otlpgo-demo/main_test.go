@@ -43,6 +43,11 @@ func count(t *testing.T, out, name string) int {
 	return n
 }
 
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
 // countIfPresent reads the number on the row named name, or 0 if there is
 // none.
 func countIfPresent(out, name string) int {
@@ -70,7 +75,9 @@ func TestDemoWithoutCollectorSummarisesWhatWouldBeExported(t *testing.T) {
 	// The embedded summary saw exactly the exported spans, and each
 	// sampled order is a whole trace: a place and a risk check.
 	perName := count(t, s, "order.place") + count(t, s, "risk.check") + count(t, s, "book.match") + count(t, s, "orderbook.batch") +
-		countIfPresent(s, "concurrency.pipeline.run") // one span, sampled or not
+		countIfPresent(s, "concurrency.pipeline.run") + // one span, sampled or not
+		countIfPresent(s, "saga settle") + countIfPresent(s, "step debit-buyer") + countIfPresent(s, "step credit-seller") +
+		countIfPresent(s, "step confirm") + countIfPresent(s, "compensate debit-buyer") + countIfPresent(s, "compensate credit-seller")
 	if perName != exported || count(t, s, "order.place") != count(t, s, "risk.check") {
 		t.Errorf("summary lists %d spans by name, health says %d exported:\n%s", perName, exported, s)
 	}
@@ -89,8 +96,10 @@ func TestDemoWithoutCollectorSummarisesWhatWouldBeExported(t *testing.T) {
 	if m := regexp.MustCompile(`risk open\s+(\d+) .*the book has (\d+) resting\); 0 fills or releases refused`).FindStringSubmatch(s); m == nil || m[1] != m[2] {
 		t.Errorf("risk and the book disagree on open orders:\n%s", s)
 	}
-	if m := regexp.MustCompile(`fills settled\s+(\d+)  of (\d+), .*; (\d+) clearing calls retried`).FindStringSubmatch(s); m == nil || m[1] != m[2] || m[3] == "0" {
-		t.Errorf("not every fill settled, or no retry happened:\n%s", s)
+	// Every fill's saga ended: completed or compensated, none stuck.
+	if m := regexp.MustCompile(`fills settled\s+(\d+)  of (\d+), .*; (\d+) compensated, (\d+) stuck; (\d+) clearing calls retried`).FindStringSubmatch(s); m == nil ||
+		atoi(m[1])+atoi(m[3]) != atoi(m[2]) || m[4] != "0" || m[5] == "0" {
+		t.Errorf("not every fill's saga ended, or no retry happened:\n%s", s)
 	}
 	if !strings.Contains(s, "by pre-trade risk: max-quantity") {
 		t.Errorf("no risk rejections by rule in:\n%s", s)

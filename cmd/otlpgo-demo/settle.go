@@ -3,14 +3,16 @@ package main
 import (
 	"context"
 	"errors"
-	"iter"
+	"fmt"
+	"path/filepath"
 	"slices"
+	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/otlpgo/otlpgo/concurrency"
 	"github.com/otlpgo/otlpgo/errs"
 	"github.com/otlpgo/otlpgo/orderbook"
+	"github.com/otlpgo/otlpgo/saga"
 )
 
 // fill is one trade, as the order book's event stream reported it.
@@ -24,55 +26,135 @@ type fill struct {
 type settlement struct {
 	fill     fill
 	notional int64
+	outcome  saga.Outcome
 }
 
 // settleReport is how settlement went.
 type settleReport struct {
-	settled  int
-	notional int64
-	retried  int64 // clearing calls that failed and were tried again
+	settled, compensated, stuck int
+	notional                    int64
+	retried                     int64 // clearing calls that failed and were tried again
+}
+
+// ledger is the demo's cash ledger: each entry applied once per
+// idempotency key, as a real one would with a unique constraint.
+type ledger struct {
+	mu      sync.Mutex
+	applied map[string]int64 // guarded by mu
+}
+
+func (l *ledger) post(key string, amount int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, done := l.applied[key]; !done {
+		l.applied[key] = amount
+	}
 }
 
 // errClearingBusy is the simulated clearing house's transient failure.
-var errClearingBusy = errors.New("clearing: busy, try again")
+var (
+	errClearingBusy     = errors.New("clearing: busy, try again")
+	errClearingRejected = errors.New("clearing: trade rejected")
+)
 
 // settle runs the session's fills through a pipeline of two stages:
-// "price" computes each fill's notional, and "clear" sends it to a
-// simulated clearing house that is busy one call in ten (sometimes
-// saying how long to wait), retried with errs.Retry.
-func settle(ctx context.Context, fills []fill) (settleReport, error) {
+// "price" computes each fill's notional, and "clear" settles it with a
+// saga over a bbolt log in dir: debit the buyer, credit the seller,
+// confirm with a simulated clearing house that is busy one call in ten
+// (retried, some failures saying how long to wait) and rejects one trade
+// in two hundred (the saga then compensates the debit and the credit).
+func settle(ctx context.Context, dir string, fills []fill) (settleReport, error) {
 	var r settleReport
 	var retried atomic.Int64
-	price, err := concurrency.NewStage("price", 2, func(_ context.Context, f fill) (settlement, error) {
-		return settlement{f, int64(f.price) * int64(f.qty)}, nil
-	})
-	if err != nil {
-		return r, err
+	book := &ledger{applied: map[string]int64{}}
+	amount := func(input []byte) int64 {
+		var n int64
+		fmt.Sscan(string(input), &n)
+		return n
 	}
-	clear, err := concurrency.NewStage("clear", 4, func(ctx context.Context, s settlement) (settlement, error) {
-		attempt := 0
-		return errs.Retry(ctx, func(context.Context) (settlement, error) {
-			attempt++
-			// Busy for one fill in ten on its first try, deterministically.
-			if attempt == 1 && (uint64(s.fill.taker)*0x9E3779B97F4A7C15)>>60 == 0 {
+	def := saga.Definition{Name: "settle", Steps: []saga.Step{
+		{Name: "debit-buyer",
+			Action:     func(_ context.Context, key string, in []byte) error { book.post(key, -amount(in)); return nil },
+			Compensate: func(_ context.Context, key string, in []byte) error { book.post(key, amount(in)); return nil }},
+		{Name: "credit-seller",
+			Action:     func(_ context.Context, key string, in []byte) error { book.post(key, amount(in)); return nil },
+			Compensate: func(_ context.Context, key string, in []byte) error { book.post(key, -amount(in)); return nil }},
+		{Name: "confirm", Attempts: 4, Action: func(ctx context.Context, key string, in []byte) error {
+			h := fnv(key)
+			switch {
+			case h%200 == 0:
+				return errs.Permanent(errClearingRejected)
+			case h%10 == 1 && !book.seen(key):
+				book.post(key, 0) // remember the first try: the retry succeeds
 				retried.Add(1)
-				if s.fill.maker%2 == 0 {
-					return s, errs.RetryAfter(errClearingBusy, 200*time.Microsecond)
+				if h%20 == 1 {
+					return errs.RetryAfter(errClearingBusy, 0)
 				}
-				return s, errClearingBusy
+				return errClearingBusy
 			}
-			return s, nil
-		}, errs.WithMaxAttempts(4), errs.WithBackoff(100*time.Microsecond, 2*time.Millisecond))
+			return nil
+		}},
+	}}
+	log, err := saga.OpenBoltLog(filepath.Join(dir, "settlement.db"))
+	if err != nil {
+		return r, err
+	}
+	defer log.Close()
+	coord, err := saga.New(log, []saga.Definition{def}, saga.WithBackoff(100_000, 2_000_000)) // 0.1ms to 2ms
+	if err != nil {
+		return r, err
+	}
+	if _, err := coord.Recover(ctx); err != nil { // a previous run's leftovers, if any
+		return r, err
+	}
+	price, err := concurrency.NewStage("price", 2, func(_ context.Context, f fill) (settlement, error) {
+		return settlement{fill: f, notional: int64(f.price) * int64(f.qty)}, nil
 	})
 	if err != nil {
 		return r, err
 	}
-	var src iter.Seq[fill] = slices.Values(fills)
-	err = concurrency.RunPipeline(ctx, src, concurrency.Then(price, clear), func(_ context.Context, s settlement) error {
-		r.settled++
-		r.notional += s.notional
+	clear, err := concurrency.NewStage("clear", 32, func(ctx context.Context, s settlement) (settlement, error) {
+		id := fmt.Sprintf("fill-%d-%d", s.fill.taker, s.fill.maker)
+		out, err := coord.Run(ctx, "settle", id, []byte(fmt.Sprint(s.notional)))
+		var se *saga.StepError
+		if err != nil && !errors.As(err, &se) {
+			return s, err // the log failed: stop the pipeline
+		}
+		s.outcome = out
+		return s, nil
+	})
+	if err != nil {
+		return r, err
+	}
+	err = concurrency.RunPipeline(ctx, slices.Values(fills), concurrency.Then(price, clear), func(_ context.Context, s settlement) error {
+		switch s.outcome {
+		case saga.Completed:
+			r.settled++
+			r.notional += s.notional
+		case saga.Compensated:
+			r.compensated++
+		case saga.Stuck:
+			r.stuck++
+		}
 		return nil
 	}, concurrency.WithName("settlement"))
 	r.retried = retried.Load()
 	return r, err
+}
+
+func (l *ledger) seen(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.applied[key]
+	return ok
+}
+
+// fnv hashes a key, to decide the simulated clearing house's answers.
+func fnv(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := range len(s) {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
