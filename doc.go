@@ -40,9 +40,10 @@
 //	bounded parallel map; Result and Option                      fp.ParallelMap, fp.Try
 //	Errors with a code, the trace they were made    errs         errs.Wrap, errs.Record,
 //	in, and error.type; Retry with backoff                       errs.Retry, errs.Permanent
-//
-// Packages still to land, as DESIGN.md plans them: saga and twopc
-// (coordinators that survive a crash). The table grows as each lands.
+//	Sagas that survive a crash: steps and           saga         saga.New, Coordinator.Run,
+//	compensations, a durable log, Recover                        Coordinator.Recover
+//	Two-phase commit over PostgreSQL prepared       twopc        twopc.New, twopc.NewPostgres,
+//	transactions, with a durable decision log                    Coordinator.Run, Recover
 //
 // # The rule for libraries
 //

@@ -1,0 +1,38 @@
+// Package twopc commits a transaction across several resource managers
+// all or nothing, and survives a crash of its coordinator: two-phase
+// commit with presumed abort, a durable decision log, and recovery.
+//
+// The coordinator logs each transaction, asks every participant to
+// prepare (each within a timeout), and only if all did logs the decision
+// to commit, durably, before telling any to commit; it retries commit and
+// abort until each participant acknowledges. A transaction the log holds
+// without a decision aborts (presumed abort). Coordinator.Recover, run at
+// start, drives every in-doubt transaction to its logged decision.
+//
+//	a, b := twopc.NewPostgres("orders", ordersPool), twopc.NewPostgres("ledger", ledgerPool)
+//	c, err := twopc.New(log, map[string]twopc.Resource{"orders": a, "ledger": b})
+//	n, err := c.Recover(ctx) // at start
+//	outcome, err := c.Run(ctx, txid,
+//		a.Participant(func(ctx context.Context, tx pgx.Tx) error { return insertOrder(ctx, tx) }),
+//		b.Participant(func(ctx context.Context, tx pgx.Tx) error { return debit(ctx, tx) }))
+//
+// The PostgreSQL participant uses prepared transactions (PREPARE
+// TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED; the server needs
+// max_prepared_transactions > 0): a prepared transaction survives a
+// server crash and is finished from any session, by its ID alone. A
+// retried COMMIT PREPARED that finds no such transaction (SQLSTATE 42704)
+// was committed before, and is success. Barrier makes a participant's
+// own handler idempotent.
+//
+// Logs: a bbolt file (the default), PostgreSQL shared by several
+// coordinator processes with leases, or memory for tests. A crash test
+// kills a child coordinator with SIGKILL after each log write and each
+// participant's prepare, commit and abort, recovers, and checks that
+// every transaction committed on all participants or on none, with no
+// prepared transaction left in PostgreSQL.
+//
+// # What does not belong here
+//
+// Long-running business transactions with compensations belong to
+// package saga. XA and distributed locks do not belong here.
+package twopc
