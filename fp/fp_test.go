@@ -172,9 +172,12 @@ func TestParallelMapBoundErrorsAndPanicsConcurrentSafe(t *testing.T) {
 	}
 	// A cancelled parent ends it with its error.
 	cctx, cancel := context.WithCancel(ctx)
-	_, err = fp.ParallelMap(cctx, s, 2, func(_ context.Context, x int) (int, error) {
+	_, err = fp.ParallelMap(cctx, s, 2, func(ctx context.Context, x int) (int, error) {
 		if x == 3 {
 			cancel()
+		}
+		if x > 3 {
+			<-ctx.Done() // no element past 3 finishes before the cancellation
 		}
 		return x, nil
 	})
