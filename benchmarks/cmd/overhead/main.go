@@ -1,0 +1,258 @@
+// Command overhead measures what tracing costs a service, per framework
+// and sampler, in one reproducible run on this machine:
+//
+//	cd benchmarks && go run ./cmd/overhead [-rounds 3] [-duration 2s] [-concurrency 16] [-out .]
+//
+// It starts each framework's server on 127.0.0.1 (net/http with otelhttp,
+// Gin with otelgin, gRPC with otelgrpc), drives it with a closed-loop load
+// generator in the same process, and measures requests a second, latency
+// percentiles (an HDR-style histogram), process CPU per 1,000 requests
+// (getrusage), peak RSS, and spans started, exported and dropped, for
+// five variants: no tracing; the SDK's AlwaysSample, TraceIDRatioBased(0.1)
+// and ParentBased(AlwaysSample) (the SDK default); and otlpgo's Adaptive
+// sampler at 100 spans a second. Spans go through otelx over OTLP/HTTP to
+// a collector when one answers on OTEL_EXPORTER_OTLP_ENDPOINT (or
+// 127.0.0.1:4318), else to an exporter that discards them, so that
+// exporting is counted either way. Runs interleave the variants (A B C A B
+// C ...) and the report takes medians over the rounds. The load generator
+// and the server share the process, so CPU per request includes the
+// client's (identical across variants): the overhead column compares like
+// with like.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/otlpgo/otlpgo/otelx"
+)
+
+var (
+	frameworks = []string{"net/http", "gin", "grpc"}
+	variants   = []string{"untraced", "always", "ratio-0.1", "parent-always", "adaptive-100"}
+)
+
+type options struct {
+	rounds      int
+	duration    time.Duration
+	concurrency int
+	out         string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds; the report takes medians")
+	flag.DurationVar(&o.duration, "duration", 2*time.Second, "load per variant per round")
+	flag.IntVar(&o.concurrency, "concurrency", 16, "requests in flight (closed loop)")
+	flag.StringVar(&o.out, "out", ".", "directory for overhead.md and overhead.png")
+	flag.Parse()
+	if err := run(os.Stdout, o); err != nil {
+		fmt.Fprintln(os.Stderr, "overhead:", err)
+		os.Exit(1)
+	}
+}
+
+// discard is the span exporter used when no collector answers.
+type discard struct{}
+
+func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
+
+// collector returns the OTLP/HTTP endpoint if a collector answers there.
+func collector() string {
+	endpoint := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+	if endpoint == "" {
+		endpoint = "http://127.0.0.1:4318"
+	}
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Post(strings.TrimSuffix(endpoint, "/")+"/v1/traces", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		return ""
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return ""
+	}
+	return endpoint
+}
+
+// telemetry sets up otelx for one variant, or nothing for "untraced".
+func telemetry(variant, endpoint string) (*otelx.Telemetry, error) {
+	if variant == "untraced" {
+		return nil, nil
+	}
+	opts := []otelx.Option{
+		otelx.WithServiceName("overhead"),
+		otelx.WithGlobal(false),
+		otelx.WithMetricReader(sdkmetric.NewManualReader()), // metrics are not what is measured
+		otelx.WithErrorHandler(func(error) {}),
+	}
+	if endpoint != "" {
+		opts = append(opts, otelx.WithEndpoint(endpoint))
+	} else {
+		opts = append(opts, otelx.WithSpanExporter(discard{}))
+	}
+	switch variant {
+	case "always":
+		opts = append(opts, otelx.WithSampler(sdktrace.AlwaysSample()))
+	case "ratio-0.1":
+		opts = append(opts, otelx.WithSampler(sdktrace.TraceIDRatioBased(0.1)))
+	case "parent-always":
+		opts = append(opts, otelx.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())))
+	case "adaptive-100":
+		opts = append(opts, otelx.WithSpanBudget(100))
+	}
+	return otelx.Setup(context.Background(), opts...)
+}
+
+// runOne measures one variant of one framework.
+func runOne(framework, variant, endpoint string, o options) (measurement, error) {
+	tel, err := telemetry(variant, endpoint)
+	if err != nil {
+		return measurement{}, err
+	}
+	var s *server
+	if tel == nil {
+		s, err = startServer(framework, nil, o.concurrency)
+	} else {
+		s, err = startServer(framework, tel.TracerProvider(), o.concurrency)
+	}
+	if err != nil {
+		return measurement{}, err
+	}
+	// Warm up connections and code paths, unmeasured.
+	drive(s, o.concurrency, o.duration/10)
+	runtime.GC()
+	m := drive(s, o.concurrency, o.duration)
+	s.close()
+	if tel != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = tel.Shutdown(ctx) // flushes, so that exported and dropped are final
+		cancel()
+		h := tel.Health()
+		m.started, m.exported, m.dropped = h.Spans.Started, h.Traces.SpansExported, h.Traces.SpansDropped
+	}
+	return m, nil
+}
+
+func run(out io.Writer, o options) error {
+	if o.rounds < 1 || o.duration <= 0 || o.concurrency < 1 {
+		return fmt.Errorf("-rounds, -duration and -concurrency must be positive")
+	}
+	endpoint := collector()
+	where := "a discarding exporter (no collector answered on 127.0.0.1:4318 or OTEL_EXPORTER_OTLP_ENDPOINT)"
+	if endpoint != "" {
+		where = "OTLP/HTTP to the collector at " + endpoint
+	}
+	fmt.Fprintf(out, "overhead: %d rounds x %d frameworks x %d variants, %v each at concurrency %d, on %d CPUs (GOMAXPROCS %d)\n",
+		o.rounds, len(frameworks), len(variants), o.duration, o.concurrency, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(out, "  workload: %s\n  spans go to %s\n", workload, where)
+	results := map[[2]string][]measurement{}
+	for round := 1; round <= o.rounds; round++ {
+		for _, f := range frameworks {
+			for _, v := range variants {
+				m, err := runOne(f, v, endpoint, o)
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", f, v, err)
+				}
+				results[[2]string{f, v}] = append(results[[2]string{f, v}], m)
+				fmt.Fprintf(out, "  round %d %-8s %-13s %8.0f req/s  p99 %7v  cpu/1k %6.1fms  errors %d\n",
+					round, f, v, float64(m.requests)/m.elapsed.Seconds(), m.hist.percentile(0.99).Round(time.Microsecond),
+					perThousand(m), m.errors)
+			}
+		}
+	}
+	table, rows := report(results, o)
+	fmt.Fprintln(out)
+	fmt.Fprint(out, table)
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	md := fmt.Sprintf("Workload: %s. Spans to %s. %d CPUs, concurrency %d, %v per run, medians of %d interleaved rounds.\n\n%s",
+		workload, where, runtime.NumCPU(), o.concurrency, o.duration, o.rounds, table)
+	if err := os.WriteFile(filepath.Join(o.out, "overhead.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	png := filepath.Join(o.out, "overhead.png")
+	if err := chart(rows, png); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nwrote %s and %s\n", filepath.Join(o.out, "overhead.md"), png)
+	return nil
+}
+
+func perThousand(m measurement) float64 {
+	if m.requests == 0 {
+		return 0
+	}
+	return float64(m.cpu) / float64(time.Millisecond) * 1000 / float64(m.requests)
+}
+
+// median returns the median of the values f picks from ms.
+func median(ms []measurement, f func(measurement) float64) float64 {
+	v := make([]float64, len(ms))
+	for i, m := range ms {
+		v[i] = f(m)
+	}
+	slices.Sort(v)
+	if n := len(v); n%2 == 1 {
+		return v[n/2]
+	} else {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+}
+
+// row is one line of the report.
+type row struct {
+	framework, variant       string
+	rps, p50, p90, p99       float64 // latencies in µs
+	cpuPerK, overhead, rssMB float64
+	started, exported, drop  float64
+}
+
+func report(results map[[2]string][]measurement, o options) (string, []row) {
+	var rows []row
+	var b strings.Builder
+	b.WriteString("| framework | variant | req/s | P50 µs | P90 µs | P99 µs | CPU ms / 1k req | overhead (CPU) | peak RSS MB | spans started | exported | dropped |\n")
+	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, f := range frameworks {
+		var base float64
+		for _, v := range variants {
+			ms := results[[2]string{f, v}]
+			r := row{framework: f, variant: v,
+				rps:      median(ms, func(m measurement) float64 { return float64(m.requests) / m.elapsed.Seconds() }),
+				p50:      median(ms, func(m measurement) float64 { return float64(m.hist.percentile(0.50).Microseconds()) }),
+				p90:      median(ms, func(m measurement) float64 { return float64(m.hist.percentile(0.90).Microseconds()) }),
+				p99:      median(ms, func(m measurement) float64 { return float64(m.hist.percentile(0.99).Microseconds()) }),
+				cpuPerK:  median(ms, perThousand),
+				rssMB:    median(ms, func(m measurement) float64 { return float64(m.peakRSS) / (1 << 20) }),
+				started:  median(ms, func(m measurement) float64 { return float64(m.started) }),
+				exported: median(ms, func(m measurement) float64 { return float64(m.exported) }),
+				drop:     median(ms, func(m measurement) float64 { return float64(m.dropped) }),
+			}
+			if v == "untraced" {
+				base = r.cpuPerK
+			}
+			if base > 0 {
+				r.overhead = 100 * (r.cpuPerK - base) / base
+			}
+			rows = append(rows, r)
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %.0f | %.0f | %.1f | %+.1f%% | %.0f | %.0f | %.0f | %.0f |\n",
+				f, v, r.rps, r.p50, r.p90, r.p99, r.cpuPerK, r.overhead, r.rssMB, r.started, r.exported, r.drop)
+		}
+	}
+	return b.String(), rows
+}
