@@ -29,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -49,6 +50,8 @@ type options struct {
 	duration    time.Duration
 	concurrency int
 	out         string
+	only        string // "framework/variant" to run one pair
+	cpuprofile  string
 }
 
 func main() {
@@ -57,8 +60,20 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "load per variant per round")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "requests in flight (closed loop)")
 	flag.StringVar(&o.out, "out", ".", "directory for overhead.md and overhead.png")
+	flag.StringVar(&o.only, "only", "", "run one framework/variant pair only, such as net/http/adaptive-100 (no table)")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "overhead:", err)
+			os.Exit(1)
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(os.Stdout, o); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "overhead:", err)
 		os.Exit(1)
 	}
@@ -164,6 +179,9 @@ func run(out io.Writer, o options) error {
 	for round := 1; round <= o.rounds; round++ {
 		for _, f := range frameworks {
 			for _, v := range variants {
+				if o.only != "" && o.only != f+"/"+v {
+					continue
+				}
 				m, err := runOne(f, v, endpoint, o)
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", f, v, err)
@@ -174,6 +192,9 @@ func run(out io.Writer, o options) error {
 					perThousand(m), m.errors)
 			}
 		}
+	}
+	if o.only != "" {
+		return nil
 	}
 	table, rows := report(results, o)
 	fmt.Fprintln(out)
