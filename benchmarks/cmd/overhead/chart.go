@@ -37,5 +37,11 @@ func chart(rows []row, path string) error {
 	}
 	p.Legend.Top = true
 	p.NominalX(frameworks...)
+	// Room above the tallest bar for the legend.
+	top := 0.0
+	for _, r := range rows {
+		top = max(top, r.overhead)
+	}
+	p.Y.Max = max(top*1.45, 1)
 	return p.Save(7*vg.Inch, 4*vg.Inch, path)
 }

@@ -74,6 +74,7 @@ type measurement struct {
 	started  int64
 	exported int64
 	dropped  int64
+	ratio    float64 // for the report: CPU per request over the same round's untraced run, less 1
 }
 
 // drive runs a closed loop: concurrency goroutines each sending a request

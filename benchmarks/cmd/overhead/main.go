@@ -14,7 +14,8 @@
 // a collector when one answers on OTEL_EXPORTER_OTLP_ENDPOINT (or
 // 127.0.0.1:4318), else to an exporter that discards them, so that
 // exporting is counted either way. Runs interleave the variants (A B C A B
-// C ...) and the report takes medians over the rounds. The load generator
+// C ..., the order rotated each round, after a pause for the previous
+// run's export to settle) and the report takes medians over the rounds. The load generator
 // and the server share the process, so CPU per request includes the
 // client's (identical across variants): the overhead column compares like
 // with like.
@@ -50,6 +51,7 @@ type options struct {
 	duration    time.Duration
 	concurrency int
 	out         string
+	settle      time.Duration
 	only        string // "framework/variant" to run one pair
 	cpuprofile  string
 }
@@ -60,6 +62,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "load per variant per round")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "requests in flight (closed loop)")
 	flag.StringVar(&o.out, "out", ".", "directory for overhead.md and overhead.png")
+	flag.DurationVar(&o.settle, "settle", time.Second, "pause before each run, for the previous run's export to finish")
 	flag.StringVar(&o.only, "only", "", "run one framework/variant pair only, such as net/http/adaptive-100 (no table)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
@@ -148,7 +151,10 @@ func runOne(framework, variant, endpoint string, o options) (measurement, error)
 	if err != nil {
 		return measurement{}, err
 	}
-	// Warm up connections and code paths, unmeasured.
+	// Let the previous run's export settle, then warm up connections and
+	// code paths, unmeasured.
+	runtime.GC()
+	time.Sleep(o.settle)
 	drive(s, o.concurrency, o.duration/10)
 	runtime.GC()
 	m := drive(s, o.concurrency, o.duration)
@@ -178,7 +184,11 @@ func run(out io.Writer, o options) error {
 	results := map[[2]string][]measurement{}
 	for round := 1; round <= o.rounds; round++ {
 		for _, f := range frameworks {
-			for _, v := range variants {
+			// Rotate the order each round, so that no variant always runs
+			// right after the ones that export the most (whose spans the
+			// collector may still be digesting).
+			for k := range variants {
+				v := variants[(k+round-1)%len(variants)]
 				if o.only != "" && o.only != f+"/"+v {
 					continue
 				}
@@ -247,10 +257,10 @@ type row struct {
 func report(results map[[2]string][]measurement, o options) (string, []row) {
 	var rows []row
 	var b strings.Builder
-	b.WriteString("| framework | variant | req/s | P50 µs | P90 µs | P99 µs | CPU ms / 1k req | overhead (CPU) | peak RSS MB | spans started | exported | dropped |\n")
+	b.WriteString("| framework | variant | req/s | P50 µs | P90 µs | P99 µs | CPU ms / 1k req | CPU overhead (paired median) | peak RSS MB | spans started | exported | dropped |\n")
 	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, f := range frameworks {
-		var base float64
+		base := results[[2]string{f, "untraced"}]
 		for _, v := range variants {
 			ms := results[[2]string{f, v}]
 			r := row{framework: f, variant: v,
@@ -264,11 +274,16 @@ func report(results map[[2]string][]measurement, o options) (string, []row) {
 				exported: median(ms, func(m measurement) float64 { return float64(m.exported) }),
 				drop:     median(ms, func(m measurement) float64 { return float64(m.dropped) }),
 			}
-			if v == "untraced" {
-				base = r.cpuPerK
-			}
-			if base > 0 {
-				r.overhead = 100 * (r.cpuPerK - base) / base
+			// Overhead is paired: each round's CPU per request against the
+			// untraced run of the same framework in the same round, then the
+			// median over rounds, so that drift between rounds cancels.
+			if len(base) == len(ms) {
+				paired := make([]measurement, len(ms))
+				for i := range ms {
+					paired[i] = ms[i]
+					paired[i].ratio = perThousand(ms[i])/perThousand(base[i]) - 1
+				}
+				r.overhead = 100 * median(paired, func(m measurement) float64 { return m.ratio })
 			}
 			rows = append(rows, r)
 			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %.0f | %.0f | %.1f | %+.1f%% | %.0f | %.0f | %.0f | %.0f |\n",
