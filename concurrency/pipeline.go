@@ -179,21 +179,7 @@ func FanOut[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
 		outs[i] = out
 		go func() {
 			defer close(out)
-			for {
-				select {
-				case v, ok := <-in:
-					if !ok {
-						return
-					}
-					select {
-					case out <- v:
-					case <-ctx.Done():
-						return
-					}
-				case <-ctx.Done():
-					return
-				}
-			}
+			forward(ctx, in, out)
 		}()
 	}
 	return outs
@@ -205,24 +191,27 @@ func FanIn[T any](ctx context.Context, ins ...<-chan T) <-chan T {
 	out := make(chan T)
 	var wg sync.WaitGroup
 	for _, in := range ins {
-		wg.Go(func() {
-			for {
-				select {
-				case v, ok := <-in:
-					if !ok {
-						return
-					}
-					select {
-					case out <- v:
-					case <-ctx.Done():
-						return
-					}
-				case <-ctx.Done():
-					return
-				}
-			}
-		})
+		wg.Go(func() { forward(ctx, in, out) })
 	}
 	go func() { wg.Wait(); close(out) }()
 	return out
+}
+
+// forward copies values from in to out until in is closed or ctx ends.
+func forward[T any](ctx context.Context, in <-chan T, out chan<- T) {
+	for {
+		select {
+		case v, ok := <-in:
+			if !ok {
+				return
+			}
+			select {
+			case out <- v:
+			case <-ctx.Done():
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
 }
