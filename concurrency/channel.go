@@ -18,7 +18,9 @@ import (
 //
 // Send and Receive honour their contexts. Close stops sends; receivers
 // still get every value sent before it, then ErrClosed. A TracedChannel
-// is safe for concurrent use by multiple goroutines.
+// is safe for concurrent use by multiple goroutines and must not be copied
+// after first use. The zero TracedChannel is closed: Send and Receive
+// return ErrClosed; use NewTracedChannel.
 type TracedChannel[T any] struct {
 	ch     chan envelope[T]
 	cfg    config
@@ -55,6 +57,9 @@ func NewTracedChannel[T any](capacity int, opts ...Option) *TracedChannel[T] {
 // full. It returns ErrClosed once Close has been called, or ctx's error
 // if ctx ends first.
 func (c *TracedChannel[T]) Send(ctx context.Context, v T) error {
+	if c.ch == nil && c.closing == nil {
+		return ErrClosed // the zero TracedChannel
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed {
@@ -85,6 +90,9 @@ func (c *TracedChannel[T]) Send(ctx context.Context, v T) error {
 // trace.WithLinks(trace.Link{SpanContext: sc}).
 func (c *TracedChannel[T]) Receive(ctx context.Context) (T, trace.SpanContext, error) {
 	var e envelope[T]
+	if c.sealed == nil {
+		return e.v, e.sc, ErrClosed // the zero TracedChannel
+	}
 	select {
 	case e = <-c.ch:
 	case <-ctx.Done():
@@ -109,6 +117,9 @@ func (c *TracedChannel[T]) Receive(ctx context.Context) (T, trace.SpanContext, e
 // does every later Send. Values already sent stay to be received. Close
 // may be called more than once.
 func (c *TracedChannel[T]) Close() {
+	if c.closing == nil {
+		return // the zero TracedChannel: already closed
+	}
 	c.closeOne.Do(func() {
 		close(c.closing)
 		c.mu.Lock() // waits for sends in flight to finish

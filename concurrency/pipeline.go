@@ -95,6 +95,9 @@ func Then[A, B, C any](first Stage[A, B], next Stage[B, C]) Stage[A, C] {
 // stage, and RunPipeline returns it once every goroutine it started has
 // ended. One span covers the run ("concurrency.pipeline.run").
 func RunPipeline[In, Out any](ctx context.Context, src iter.Seq[In], stage Stage[In, Out], sink func(context.Context, Out) error, opts ...Option) error {
+	if stage.start == nil {
+		return ErrInvalidStage
+	}
 	cfg := newConfig("pipeline", opts)
 	ctx, span := tracerOf(&cfg).Start(ctx, "concurrency.pipeline.run", trace.WithAttributes(
 		attribute.String("concurrency.pipeline", cfg.name), attribute.StringSlice("concurrency.pipeline.stages", stage.names)))

@@ -23,6 +23,9 @@ var (
 	// ErrInvalidWorkers is returned by NewWorkerPool and NewStage for a
 	// worker count below 1.
 	ErrInvalidWorkers = errors.New("concurrency: workers must be at least 1")
+	// ErrInvalidStage is returned by RunPipeline for the zero Stage, such
+	// as the one NewStage returns with an error.
+	ErrInvalidStage = errors.New("concurrency: the zero Stage cannot run")
 )
 
 // TaskError is a task's error in a Run: which input failed, and why.
@@ -44,7 +47,9 @@ func (e *TaskError) Unwrap() error { return e.Err }
 // task's error, an *errs.PanicError with the stack. Shutdown stops the
 // workers once the queue is drained; none outlives it.
 //
-// A WorkerPool is safe for concurrent use by multiple goroutines.
+// A WorkerPool is safe for concurrent use by multiple goroutines and must
+// not be copied after first use. The zero WorkerPool is a closed one:
+// Submit and Run return ErrClosed.
 //
 // Telemetry: one span per Run ("concurrency.pool.run"), never one per
 // task unless WithItemSpans; metrics concurrency.pool.queue.depth and
@@ -88,12 +93,13 @@ type task[In, Out any] struct {
 
 // run is one Run's shared state.
 type run[Out any] struct {
-	ctx    context.Context
-	cancel context.CancelFunc // fail fast: the first error cancels ctx
-	out    []Out
-	errs   errs.Collector
-	first  atomic.Pointer[TaskError]
-	wg     sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc // fail fast: the first error cancels ctx
+	out     []Out
+	errs    errs.Collector
+	first   atomic.Pointer[TaskError]
+	skipped atomic.Int64 // tasks not run because ctx ended
+	wg      sync.WaitGroup
 }
 
 // NewWorkerPool starts workers goroutines running fn. It returns
@@ -176,7 +182,8 @@ func (p *WorkerPool[In, Out]) work(busy *paddedCount) {
 // finished by the caller.
 func (p *WorkerPool[In, Out]) execute(t *task[In, Out]) {
 	if r := t.run; r != nil && !p.cfg.collectAll && r.ctx.Err() != nil {
-		return // the run failed fast or was cancelled: skip
+		r.skipped.Add(1) // the run failed fast or was cancelled: skip
+		return
 	}
 	ctx := t.ctx
 	var span trace.Span
@@ -203,10 +210,25 @@ func (p *WorkerPool[In, Out]) execute(t *task[In, Out]) {
 	case t.run != nil:
 		t.run.finish(t.idx, out, err)
 	case t.done != nil:
-		t.done(out, err)
+		p.safely(func() { t.done(out, err) })
 	case err != nil:
-		p.cfg.errorHandler(fmt.Errorf("concurrency: %s: unobserved task error: %w", p.cfg.name, err))
+		p.safely(func() { p.cfg.errorHandler(fmt.Errorf("concurrency: %s: unobserved task error: %w", p.cfg.name, err)) })
 	}
+}
+
+// safely runs a Submit callback (or the error handler), reporting a panic
+// in it to the error handler instead of crashing the worker.
+func (p *WorkerPool[In, Out]) safely(f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			perr := &errs.PanicError{Value: v, Stack: debug.Stack()}
+			func() {
+				defer func() { _ = recover() }() // a panicking error handler is dropped
+				p.cfg.errorHandler(fmt.Errorf("concurrency: %s: a Submit callback panicked: %w", p.cfg.name, perr))
+			}()
+		}
+	}()
+	f()
 }
 
 // call runs fn, turning a panic into an *errs.PanicError.
@@ -233,7 +255,8 @@ func (r *run[Out]) finish(idx int, out Out, err error) {
 
 // Submit queues one task, waiting while the queue is full; done (which
 // may be nil) receives its result on the worker's goroutine and must not
-// block for long. A failed task with a nil done goes to the error handler
+// block for long (a panic in it is recovered and reported to the error
+// handler). A failed task with a nil done goes to the error handler
 // (WithErrorHandler). Submit returns ErrClosed after Shutdown, or ctx's
 // error if ctx ends while waiting; fn later receives ctx.
 func (p *WorkerPool[In, Out]) Submit(ctx context.Context, in In, done func(Out, error)) error {
@@ -261,6 +284,9 @@ func (p *WorkerPool[In, Out]) push(ctx context.Context, t task[In, Out]) error {
 // queueing, waits for the tasks it queued, and returns ctx's error. Run
 // returns ErrClosed after Shutdown. Several Runs may share a pool.
 func (p *WorkerPool[In, Out]) Run(ctx context.Context, inputs []In) ([]Out, error) {
+	if p == nil || p.q == nil {
+		return nil, ErrClosed
+	}
 	ctx, span := p.inst.tracer.Start(ctx, "concurrency.pool.run", trace.WithAttributes(
 		attribute.String("concurrency.pool", p.cfg.name), attribute.Int("concurrency.run.tasks", len(inputs))))
 	defer span.End()
@@ -300,6 +326,8 @@ func (p *WorkerPool[In, Out]) Run(ctx context.Context, inputs []In) ([]Out, erro
 		err = r.errs.Err()
 	case r.first.Load() != nil:
 		err = r.first.Load()
+	case r.skipped.Load() > 0:
+		err = context.Cause(ctx) // the caller's ctx ended: some tasks never ran
 	}
 	errs.Record(span, err)
 	return r.out, err

@@ -257,3 +257,60 @@ func TestWorkerPoolConcurrentSafe(t *testing.T) {
 		t.Fatalf("accepted %d submitted tasks, delivered %d", accepted.Load(), delivered.Load())
 	}
 }
+
+func TestRunReportsCancellationOfQueuedTasks(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	release := make(chan struct{})
+	p := newPool(t, 1, func(ctx context.Context, x int) (int, error) {
+		if x == 0 {
+			cancel() // the caller gives up while the first task runs
+			<-release
+		}
+		return x + 1, nil
+	})
+	go func() { close(release) }()
+	out, err := p.Run(ctx, []int{0, 1, 2, 3, 4})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run after its ctx ended with tasks skipped = %v, %v", out, err)
+	}
+}
+
+func TestZeroValuesAndCallbackPanics(t *testing.T) {
+	ctx := context.Background()
+	var zp concurrency.WorkerPool[int, int]
+	if _, err := zp.Run(ctx, []int{1}); !errors.Is(err, concurrency.ErrClosed) {
+		t.Errorf("the zero WorkerPool's Run: %v", err)
+	}
+	var zc concurrency.TracedChannel[int]
+	zc.Close()
+	if err := zc.Send(ctx, 1); !errors.Is(err, concurrency.ErrClosed) {
+		t.Errorf("the zero TracedChannel's Send: %v", err)
+	}
+	if _, _, err := zc.Receive(ctx); !errors.Is(err, concurrency.ErrClosed) {
+		t.Errorf("the zero TracedChannel's Receive: %v", err)
+	}
+	var zs concurrency.Stage[int, int]
+	if err := concurrency.RunPipeline(ctx, count(3), zs, func(context.Context, int) error { return nil }); !errors.Is(err, concurrency.ErrInvalidStage) {
+		t.Errorf("RunPipeline with the zero Stage: %v", err)
+	}
+	var reported atomic.Int64
+	p := newPool(t, 1, func(_ context.Context, x int) (int, error) { return x, nil },
+		concurrency.WithErrorHandler(func(err error) {
+			var pe *errs.PanicError
+			if errors.As(err, &pe) {
+				reported.Add(1)
+			}
+		}))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	if err := p.Submit(ctx, 1, func(int, error) { defer wg.Done(); panic("callback") }); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if out, err := p.Run(ctx, []int{7}); err != nil || out[0] != 7 {
+		t.Fatalf("the pool after a callback panic: %v, %v", out, err)
+	}
+	if reported.Load() != 1 {
+		t.Fatalf("%d panics reported", reported.Load())
+	}
+}

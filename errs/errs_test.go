@@ -230,8 +230,13 @@ func TestRetryHonoursContext(t *testing.T) {
 	defer dcancel()
 	_, err = errs.Retry(dctx, flaky(1_000, func(int) error { return errFlaky }),
 		errs.WithFakeTime(&clock, &waits), errs.WithBackoff(time.Hour, time.Hour))
-	if !errors.As(err, &re) || re.Stop != "context done" || re.Attempts != 1 || len(waits) != 1 {
+	if !errors.As(err, &re) || re.Stop != "context deadline" || re.Attempts != 1 || len(waits) != 1 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Retry with a deadline nearer than the next wait = %v (waits %v)", err, waits)
+	}
+	// A cap at the largest duration does not overflow the jitter.
+	if _, err := errs.Retry(context.Background(), flaky(1, func(int) error { return errFlaky }),
+		errs.WithFakeTime(&clock, &waits), errs.WithBackoff(1<<62, 1<<63-1)); err != nil {
+		t.Fatalf("Retry with a huge cap: %v", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -72,10 +73,12 @@ type RetryError struct {
 	Attempts int
 	Elapsed  time.Duration
 	// Stop says why Retry gave up: "permanent error", "max attempts",
-	// "max elapsed", "context done", or "retry-after beyond the budget".
+	// "max elapsed", "context done", "context deadline" (the next wait
+	// would pass ctx's deadline), or "retry-after beyond the budget".
 	Stop string
 	// Errs holds each attempt's error in order, then the context's error
-	// if it ended the retries.
+	// if it ended the retries (context.DeadlineExceeded for "context
+	// deadline").
 	Errs []error
 }
 
@@ -236,6 +239,7 @@ func Retry[T any](ctx context.Context, op func(ctx context.Context) (T, error), 
 			if shift := attempt - 1; shift < 62 && c.initial <= c.cap>>shift {
 				ceiling = c.initial << shift
 			}
+			ceiling = min(ceiling, math.MaxInt64-1) // so that ceiling+1 fits
 			wait = time.Duration(c.rand(int64(ceiling) + 1))
 		}
 		if stop == "" {
@@ -249,7 +253,10 @@ func Retry[T any](ctx context.Context, op func(ctx context.Context) (T, error), 
 			case pastElapsed:
 				stop = "max elapsed"
 			case pastDeadline:
-				stop = "context done"
+				// The next attempt would start after ctx's deadline: it would
+				// end in context.DeadlineExceeded, so that is recorded.
+				stop = "context deadline"
+				errs = append(errs, context.DeadlineExceeded)
 			}
 		}
 		if caller.IsRecording() {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -136,13 +137,19 @@ type state struct {
 // Coordinator runs sagas, writing every transition to its log before
 // acting on it, and finishes or compensates those a crash left unfinished
 // (Recover). It is safe for concurrent use by multiple goroutines; two
-// coordinators must not share a bbolt log.
+// coordinators must not share a bbolt log. Recover skips the sagas this
+// coordinator is running. The zero Coordinator has no log: Run and
+// Recover return ErrNoLog; use New.
 type Coordinator struct {
-	log  Log
-	defs map[string]*Definition
-	cfg  config
-	inst *instrumentation
+	log      Log
+	defs     map[string]*Definition
+	cfg      config
+	inst     *instrumentation
+	inflight sync.Map // saga IDs being driven here: Recover skips them
 }
+
+// ErrNoLog is returned by the zero Coordinator's methods.
+var ErrNoLog = errors.New("saga: coordinator without a log (use New)")
 
 // New returns a coordinator for the definitions, writing to log.
 func New(log Log, defs []Definition, opts ...Option) (*Coordinator, error) {
@@ -176,6 +183,9 @@ func New(log Log, defs []Definition, opts ...Option) (*Coordinator, error) {
 // An error writing the log, or ctx ending, stops the saga where it is, to
 // be finished by Recover; Run then returns that error and outcome 0.
 func (c *Coordinator) Run(ctx context.Context, def, id string, input []byte) (Outcome, error) {
+	if c == nil || c.log == nil {
+		return 0, ErrNoLog
+	}
 	d := c.defs[def]
 	if d == nil {
 		return 0, fmt.Errorf("%w: %q", ErrUnknownSaga, def)
@@ -188,6 +198,8 @@ func (c *Coordinator) Run(ctx context.Context, def, id string, input []byte) (Ou
 		}
 		return 0, err
 	}
+	c.inflight.Store(id, true)
+	defer c.inflight.Delete(id)
 	c.inst.started.Add(ctx, 1, c.inst.defOpts(def)...)
 	return c.drive(ctx, d, id, st)
 }
@@ -198,6 +210,9 @@ func (c *Coordinator) Run(ctx context.Context, def, id string, input []byte) (Ou
 // compensating. Stuck sagas are left alone. It returns how many sagas it
 // drove to an end, and the errors of those it could not (joined).
 func (c *Coordinator) Recover(ctx context.Context) (int, error) {
+	if c == nil || c.log == nil {
+		return 0, ErrNoLog
+	}
 	recs, err := c.log.Claim(ctx)
 	if err != nil {
 		return 0, err
@@ -218,8 +233,13 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 		if st.Phase == "s" {
 			continue
 		}
+		if _, running := c.inflight.LoadOrStore(r.ID, true); running {
+			continue // Run is driving it
+		}
+		out, err := c.drive(ctx, d, r.ID, st)
+		c.inflight.Delete(r.ID)
 		var se *StepError
-		if _, err := c.drive(ctx, d, r.ID, st); err != nil && !errors.As(err, &se) {
+		if (err != nil && !errors.As(err, &se)) || out == Stuck {
 			errsOut.Add(fmt.Errorf("saga %s: %w", r.ID, err))
 			continue
 		}
@@ -241,11 +261,11 @@ func (c *Coordinator) drive(ctx context.Context, d *Definition, id string, st st
 	for st.Phase == "f" && st.Step < len(d.Steps) {
 		step := &d.Steps[st.Step]
 		if err := c.runAction(ctx, id, step, st.Input); err != nil {
-			if ctx.Err() != nil {
+			if callerEnded(ctx, err) {
 				// The caller gave up, not the step: leave the saga where it
 				// is for Recover rather than compensate it.
-				errs.Record(span, ctx.Err())
-				return 0, ctx.Err()
+				errs.Record(span, err)
+				return 0, err
 			}
 			cause = err
 			st.Phase, st.Step, st.Cause, st.Failed = "c", st.Step-1, err.Error(), step.Name
@@ -270,9 +290,9 @@ func (c *Coordinator) drive(ctx context.Context, d *Definition, id string, st st
 	for st.Step >= 0 {
 		step := &d.Steps[st.Step]
 		if err := c.runCompensation(ctx, id, step, st.Input); err != nil {
-			if ctx.Err() != nil {
-				errs.Record(span, ctx.Err())
-				return 0, ctx.Err()
+			if callerEnded(ctx, err) {
+				errs.Record(span, err)
+				return 0, err
 			}
 			st.Phase = "s"
 			if serr := save(); serr != nil {
@@ -296,6 +316,14 @@ func (c *Coordinator) drive(ctx context.Context, d *Definition, id string, st st
 	err := &StepError{Saga: d.Name, ID: id, Step: st.Failed, Outcome: Compensated, Err: cause}
 	errs.Record(span, err)
 	return Compensated, err
+}
+
+// callerEnded reports whether a step stopped because the caller's context
+// ended (or its deadline would pass before the next attempt), rather than
+// because the step failed.
+func callerEnded(ctx context.Context, err error) bool {
+	var re *errs.RetryError
+	return ctx.Err() != nil || (errors.As(err, &re) && (re.Stop == "context done" || re.Stop == "context deadline"))
 }
 
 // runAction tries a step's action up to its attempts.

@@ -195,6 +195,10 @@ func TestErrors(t *testing.T) {
 	}
 	close(block)
 	<-done
+	var zero saga.Coordinator
+	if _, err := zero.Run(context.Background(), "x", "1", nil); !errors.Is(err, saga.ErrNoLog) {
+		t.Errorf("the zero Coordinator: %v", err)
+	}
 	for _, o := range []saga.Outcome{saga.Completed, saga.Compensated, saga.Stuck, 0} {
 		if o.String() == "" {
 			t.Error("unnamed outcome")

@@ -9,7 +9,8 @@
 // without a decision aborts (presumed abort). Coordinator.Recover, run at
 // start, drives every in-doubt transaction to its logged decision.
 //
-//	a, b := twopc.NewPostgres("orders", ordersPool), twopc.NewPostgres("ledger", ledgerPool)
+//	a, err := twopc.NewPostgres("orders", ordersPool)
+//	b, err := twopc.NewPostgres("ledger", ledgerPool)
 //	c, err := twopc.New(log, map[string]twopc.Resource{"orders": a, "ledger": b})
 //	n, err := c.Recover(ctx) // at start
 //	outcome, err := c.Run(ctx, txid,

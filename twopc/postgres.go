@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -26,6 +27,9 @@ const undefinedObject = "42704"
 // server. A prepared transaction survives a server crash and a lost
 // connection, and is committed from any session: recovery needs only the
 // ID.
+//
+// A Postgres is safe for concurrent use by multiple goroutines. The zero
+// Postgres has no database: its methods return ErrInvalidID.
 type Postgres struct {
 	name string
 	pool *pgxpool.Pool
@@ -33,9 +37,16 @@ type Postgres struct {
 
 var _ Resource = (*Postgres)(nil)
 
-// NewPostgres returns the resource for participant name on pool.
-func NewPostgres(name string, pool *pgxpool.Pool) *Postgres {
-	return &Postgres{name: name, pool: pool}
+var validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
+
+// NewPostgres returns the resource for participant name on pool. The name
+// (letters, digits, "_" and "-", at most 40) becomes part of every
+// prepared transaction's ID; it returns ErrInvalidID for another.
+func NewPostgres(name string, pool *pgxpool.Pool) (*Postgres, error) {
+	if !validName.MatchString(name) || pool == nil {
+		return nil, fmt.Errorf("%w: participant name %q (or a nil pool)", ErrInvalidID, name)
+	}
+	return &Postgres{name: name, pool: pool}, nil
 }
 
 // gid is the prepared transaction's ID, as an SQL string literal (IDs
@@ -60,7 +71,10 @@ func (p *Postgres) Commit(ctx context.Context, txid string) error {
 // rolled back before or never prepared, and is already aborted.
 func (p *Postgres) Abort(ctx context.Context, txid string) error {
 	if err := p.check(txid); err != nil {
-		return err
+		if p.pool == nil {
+			return err
+		}
+		return nil // no part with this ID could have been prepared: nothing to abort
 	}
 	_, err := p.pool.Exec(ctx, "ROLLBACK PREPARED "+p.gid(txid))
 	if isUndefinedObject(err) {
@@ -69,9 +83,10 @@ func (p *Postgres) Abort(ctx context.Context, txid string) error {
 	return err
 }
 
-// check refuses an ID that would not make a safe gid.
+// check refuses an ID that would not make a safe gid (PostgreSQL's are
+// under 200 bytes), and the zero Postgres.
 func (p *Postgres) check(txid string) error {
-	if !validID.MatchString(txid + "." + p.name) {
+	if p.pool == nil || !validID.MatchString(txid) {
 		return fmt.Errorf("%w: %q with participant %q", ErrInvalidID, txid, p.name)
 	}
 	return nil
@@ -108,7 +123,12 @@ func (pp *pgParticipant) Prepare(ctx context.Context, txid string) error {
 	if err := pp.work(ctx, tx); err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, "PREPARE TRANSACTION "+pp.db.gid(txid))
+	tag, err := tx.Exec(ctx, "PREPARE TRANSACTION "+pp.db.gid(txid))
+	if err == nil && tag.String() != "PREPARE TRANSACTION" {
+		// The transaction had already failed (work swallowed an error), so
+		// PostgreSQL rolled it back instead of preparing it.
+		err = fmt.Errorf("twopc: %s: the transaction failed before PREPARE (server answered %q)", pp.db.name, tag.String())
+	}
 	return err
 }
 

@@ -61,6 +61,15 @@ func pool(t testing.TB) *pgxpool.Pool {
 	return p
 }
 
+func mustPG(t testing.TB, name string, p *pgxpool.Pool) *twopc.Postgres {
+	t.Helper()
+	r, err := twopc.NewPostgres(name, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func exec1(t testing.TB, p *pgxpool.Pool, sql string, args ...any) {
 	t.Helper()
 	if _, err := p.Exec(context.Background(), sql, args...); err != nil {
@@ -98,7 +107,7 @@ func TestPostgresParticipants(t *testing.T) {
 		exec1(t, p, "CREATE TABLE "+tbl+" (txid text PRIMARY KEY, amount int)")
 		t.Cleanup(func() { _, _ = p.Exec(context.Background(), "DROP TABLE "+tbl) })
 	}
-	a, b := twopc.NewPostgres("a", p), twopc.NewPostgres("b", p)
+	a, b := mustPG(t, "a", p), mustPG(t, "b", p)
 	c, err := twopc.New(twopc.NewMemoryLog(), map[string]twopc.Resource{"a": a, "b": b})
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +136,25 @@ func TestPostgresParticipants(t *testing.T) {
 	}
 	if err := a.Commit(ctx, "bad'id"); !errors.Is(err, twopc.ErrInvalidID) {
 		t.Fatalf("an unsafe ID: %v", err)
+	}
+	if err := a.Abort(ctx, "bad'id"); err != nil {
+		t.Fatalf("Abort of an ID that could never be prepared: %v", err)
+	}
+	if _, err := twopc.NewPostgres("bad name", p); !errors.Is(err, twopc.ErrInvalidID) {
+		t.Fatalf("an unsafe participant name: %v", err)
+	}
+	var zero twopc.Postgres
+	if err := zero.Commit(ctx, "x"); !errors.Is(err, twopc.ErrInvalidID) {
+		t.Fatalf("the zero Postgres: %v", err)
+	}
+	// Work that swallows a failed statement leaves an aborted transaction,
+	// which PostgreSQL rolls back instead of preparing: the prepare fails.
+	swallow := a.Participant(func(ctx context.Context, tx pgx.Tx) error {
+		_, _ = tx.Exec(ctx, "SELECT 1/0")
+		return nil
+	})
+	if out, err := c.Run(ctx, "t"+sfx+"-swallow", swallow); out != twopc.Aborted || err == nil {
+		t.Fatalf("a transaction that failed before PREPARE: %v, %v", out, err)
 	}
 	if n := count(t, p, "SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE $1", "t"+sfx+"%"); n != 0 {
 		t.Fatalf("%d prepared transactions left", n)
@@ -227,7 +255,14 @@ func runChild(dir string) error {
 	if err != nil {
 		return err
 	}
-	a, b := twopc.NewPostgres("a", p), twopc.NewPostgres("b", p)
+	a, err := twopc.NewPostgres("a", p)
+	if err != nil {
+		return err
+	}
+	b, err := twopc.NewPostgres("b", p)
+	if err != nil {
+		return err
+	}
 	c, err := twopc.New(killLog{base, k}, map[string]twopc.Resource{"a": killResource{a, k}, "b": killResource{b, k}},
 		twopc.WithBackoff(time.Millisecond, time.Millisecond))
 	if err != nil {
@@ -284,7 +319,7 @@ func TestCrashAndRecover(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := twopc.New(log, map[string]twopc.Resource{"a": twopc.NewPostgres("a", p), "b": twopc.NewPostgres("b", p)})
+			c, err := twopc.New(log, map[string]twopc.Resource{"a": mustPG(t, "a", p), "b": mustPG(t, "b", p)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -51,7 +52,7 @@ var (
 	ErrDuplicateID = errors.New("twopc: a transaction with this ID is unfinished")
 )
 
-var validID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,150}$`)
+var validID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,150}$`) // with "." and a 40-byte name, a gid stays under 200 bytes
 
 // Resource finishes a participant's part of a transaction knowing only
 // the transaction's ID, as the second phase and recovery need. Both
@@ -104,13 +105,19 @@ type record struct {
 // Coordinator drives transactions through prepare and commit or abort,
 // logging the decision durably before phase two (presumed abort: a
 // transaction with no logged decision aborts). It is safe for concurrent
-// use; two coordinators must not share a bbolt log.
+// use; two coordinators must not share a bbolt log. Recover skips the
+// transactions this coordinator is running. The zero Coordinator has no
+// log: Run and Recover return ErrNoLog; use New.
 type Coordinator struct {
 	log       Log
 	resources map[string]Resource
 	cfg       config
 	inst      *instrumentation
+	inflight  sync.Map // transaction IDs being driven here
 }
+
+// ErrNoLog is returned by the zero Coordinator's methods.
+var ErrNoLog = errors.New("twopc: coordinator without a log (use New)")
 
 // New returns a coordinator writing to log; resources names, for every
 // participant name it will meet, the Resource that commits or aborts that
@@ -133,6 +140,9 @@ func New(log Log, resources map[string]Resource, opts ...Option) (*Coordinator, 
 // prepare error. An error writing the log, or ctx ending during phase
 // two, leaves the transaction for Recover and returns outcome 0.
 func (c *Coordinator) Run(ctx context.Context, txid string, parts ...Participant) (Outcome, error) {
+	if c == nil || c.log == nil {
+		return 0, ErrNoLog
+	}
 	if !validID.MatchString(txid) {
 		return 0, fmt.Errorf("%w: %q", ErrInvalidID, txid)
 	}
@@ -154,6 +164,8 @@ func (c *Coordinator) Run(ctx context.Context, txid string, parts ...Participant
 		errs.Record(span, err)
 		return 0, err
 	}
+	c.inflight.Store(txid, true)
+	defer c.inflight.Delete(txid)
 	c.inst.started.Add(ctx, 1)
 	if err := c.prepare(ctx, txid, parts); err != nil {
 		out, ferr := c.finish(ctx, txid, "p", names)
@@ -247,6 +259,9 @@ func (c *Coordinator) finish(ctx context.Context, txid, phase string, names []st
 // decision: commit for those that logged it, abort (presumed) for the
 // rest. It returns how many it finished, and the errors of the others.
 func (c *Coordinator) Recover(ctx context.Context) (int, error) {
+	if c == nil || c.log == nil {
+		return 0, ErrNoLog
+	}
 	recs, err := c.log.Claim(ctx)
 	if err != nil {
 		return 0, err
@@ -254,12 +269,18 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 	var errsOut errs.Collector
 	n := 0
 	for _, r := range recs {
+		if _, running := c.inflight.LoadOrStore(r.ID, true); running {
+			continue // Run is driving it
+		}
 		var rec record
 		if err := json.Unmarshal(r.State, &rec); err != nil {
+			c.inflight.Delete(r.ID)
 			errsOut.Add(fmt.Errorf("twopc %s: unreadable record: %w", r.ID, err))
 			continue
 		}
-		if _, err := c.finish(ctx, r.ID, rec.Phase, rec.Parts); err != nil {
+		_, err := c.finish(ctx, r.ID, rec.Phase, rec.Parts)
+		c.inflight.Delete(r.ID)
+		if err != nil {
 			errsOut.Add(fmt.Errorf("twopc %s: %w", r.ID, err))
 			continue
 		}
@@ -271,7 +292,7 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 func protect(f func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = &errs.PanicError{Value: p}
+			err = &errs.PanicError{Value: p, Stack: debug.Stack()}
 		}
 	}()
 	return f()

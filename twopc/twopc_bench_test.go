@@ -67,7 +67,7 @@ func BenchmarkTwoPC(b *testing.B) {
 			res := map[string]twopc.Resource{"a": instant("a"), "b": instant("b")}
 			parts := func(string) []twopc.Participant { return []twopc.Participant{instant("a"), instant("b")} }
 			if v.parts == "postgres" {
-				pa, pb := twopc.NewPostgres("a", pool), twopc.NewPostgres("b", pool)
+				pa, pb := mustPG(b, "a", pool), mustPG(b, "b", pool)
 				res = map[string]twopc.Resource{"a": pa, "b": pb}
 				table := fmt.Sprintf("twopc_bench_rows_%d", suffix)
 				if _, err := pool.Exec(ctx, "CREATE TABLE "+table+" (txid text, part text)"); err != nil {

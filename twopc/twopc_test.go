@@ -177,6 +177,10 @@ func TestRunErrors(t *testing.T) {
 	if _, err := c.Run(ctx, "tx", newFake("stranger")); !errors.Is(err, twopc.ErrUnknownParticipant) {
 		t.Errorf("unknown participant: %v", err)
 	}
+	var zero twopc.Coordinator
+	if _, err := zero.Run(ctx, "tx", a); !errors.Is(err, twopc.ErrNoLog) {
+		t.Errorf("the zero Coordinator: %v", err)
+	}
 	if twopc.Committed.String() != "committed" || twopc.Aborted.String() != "aborted" || twopc.Outcome(0).String() == "" {
 		t.Error("outcome names")
 	}
