@@ -143,7 +143,8 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancelShutdown()
 	book, bookErr := w.closeBook(shutdownCtx) // before telemetry, so its last spans are exported
-	settled, settleErr := settle(shutdownCtx, dir, w.fills)
+	fmt.Fprintf(out, "  settling %d fills, each by a saga on a bbolt log ...\n", len(w.fills))
+	settled, settleErr := settle(ctx, dir, w.fills) // Ctrl-C stops it; the sagas stay in the log
 	shutdownErr := tel.Shutdown(shutdownCtx)
 	report(out, tel.Health(), w, elapsed, book, settled, summary)
 	switch {

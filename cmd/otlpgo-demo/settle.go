@@ -113,7 +113,7 @@ func settle(ctx context.Context, dir string, fills []fill) (settleReport, error)
 	if err != nil {
 		return r, err
 	}
-	clear, err := concurrency.NewStage("clear", 32, func(ctx context.Context, s settlement) (settlement, error) {
+	clear, err := concurrency.NewStage("clear", 64, func(ctx context.Context, s settlement) (settlement, error) {
 		id := fmt.Sprintf("fill-%d-%d", s.fill.taker, s.fill.maker)
 		out, err := coord.Run(ctx, "settle", id, []byte(fmt.Sprint(s.notional)))
 		var se *saga.StepError
