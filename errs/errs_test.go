@@ -174,7 +174,7 @@ func TestRetryStops(t *testing.T) {
 		fail     func(i int) error
 		opts     []errs.RetryOption
 		attempts int
-		stop     string
+		stop     errs.Stop
 		waited   time.Duration
 	}{
 		{"permanent", func(int) error { return errs.Permanent(errBad) }, nil, 1, "permanent error", 0},

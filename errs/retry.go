@@ -66,16 +66,28 @@ func RetryAfterOf(err error) (time.Duration, bool) {
 	return 0, false
 }
 
+// Stop is why Retry gave up. Callers compare it with the constants below
+// (for example, to tell their own context ending from the operation
+// failing); its value is also its description.
+type Stop string
+
+const (
+	StopPermanent  Stop = "permanent error"               // the operation returned a Permanent error
+	StopAttempts   Stop = "max attempts"                  // WithMaxAttempts was reached
+	StopElapsed    Stop = "max elapsed"                   // the next wait would pass WithMaxElapsed
+	StopContext    Stop = "context done"                  // ctx ended
+	StopDeadline   Stop = "context deadline"              // the next wait would pass ctx's deadline
+	StopRetryAfter Stop = "retry-after beyond the budget" // the wait asked for does not fit in what is left
+)
+
 // RetryError is what Retry returns when it gives up: every attempt's
 // error in order, joined (errors.Is and errors.As look through all of
 // them), why it stopped, and how long it took.
 type RetryError struct {
 	Attempts int
 	Elapsed  time.Duration
-	// Stop says why Retry gave up: "permanent error", "max attempts",
-	// "max elapsed", "context done", "context deadline" (the next wait
-	// would pass ctx's deadline), or "retry-after beyond the budget".
-	Stop string
+	// Stop says why Retry gave up.
+	Stop Stop
 	// Errs holds each attempt's error in order, then the context's error
 	// if it ended the retries (context.DeadlineExceeded for "context
 	// deadline").
@@ -202,13 +214,13 @@ func Retry[T any](ctx context.Context, op func(ctx context.Context) (T, error), 
 	}
 	start := c.now()
 	var errs []error
-	giveUp := func(attempts int, stop string) (T, error) {
+	giveUp := func(attempts int, stop Stop) (T, error) {
 		return zero, &RetryError{Attempts: attempts, Elapsed: c.now().Sub(start), Stop: stop, Errs: errs}
 	}
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, err)
-			return giveUp(attempt-1, "context done")
+			return giveUp(attempt-1, StopContext)
 		}
 		actx := ctx
 		var span trace.Span
@@ -225,13 +237,13 @@ func Retry[T any](ctx context.Context, op func(ctx context.Context) (T, error), 
 		}
 		errs = append(errs, err)
 
-		stop, wait := "", time.Duration(0)
+		stop, wait := Stop(""), time.Duration(0)
 		asked, hasAsked := RetryAfterOf(err)
 		switch {
 		case IsPermanent(err):
-			stop = "permanent error"
+			stop = StopPermanent
 		case attempt >= c.maxAttempts:
-			stop = "max attempts"
+			stop = StopAttempts
 		case hasAsked:
 			wait = asked
 		default:
@@ -249,13 +261,13 @@ func Retry[T any](ctx context.Context, op func(ctx context.Context) (T, error), 
 			pastDeadline := hasDeadline && now.Add(wait).After(deadline)
 			switch {
 			case (pastElapsed || pastDeadline) && hasAsked:
-				stop = "retry-after beyond the budget"
+				stop = StopRetryAfter
 			case pastElapsed:
-				stop = "max elapsed"
+				stop = StopElapsed
 			case pastDeadline:
 				// The next attempt would start after ctx's deadline: it would
 				// end in context.DeadlineExceeded, so that is recorded.
-				stop = "context deadline"
+				stop = StopDeadline
 				errs = append(errs, context.DeadlineExceeded)
 			}
 		}
@@ -271,7 +283,7 @@ func Retry[T any](ctx context.Context, op func(ctx context.Context) (T, error), 
 		}
 		if err := c.sleep(ctx, wait); err != nil {
 			errs = append(errs, err)
-			return giveUp(attempt, "context done")
+			return giveUp(attempt, StopContext)
 		}
 	}
 }

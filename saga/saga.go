@@ -323,7 +323,7 @@ func (c *Coordinator) drive(ctx context.Context, d *Definition, id string, st st
 // because the step failed.
 func callerEnded(ctx context.Context, err error) bool {
 	var re *errs.RetryError
-	return ctx.Err() != nil || (errors.As(err, &re) && (re.Stop == "context done" || re.Stop == "context deadline"))
+	return ctx.Err() != nil || (errors.As(err, &re) && (re.Stop == errs.StopContext || re.Stop == errs.StopDeadline))
 }
 
 // runAction tries a step's action up to its attempts.

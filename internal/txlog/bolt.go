@@ -57,6 +57,7 @@ func (b *Bolt) batch(ctx context.Context, fn func(*bolt.Bucket) error) error {
 	return err
 }
 
+// Create implements Log.Create.
 func (b *Bolt) Create(ctx context.Context, id string, state []byte) error {
 	return b.batch(ctx, func(bk *bolt.Bucket) error {
 		if bk.Get([]byte(id)) != nil {
@@ -66,6 +67,7 @@ func (b *Bolt) Create(ctx context.Context, id string, state []byte) error {
 	})
 }
 
+// Save implements Log.Save.
 func (b *Bolt) Save(ctx context.Context, id string, state []byte) error {
 	return b.batch(ctx, func(bk *bolt.Bucket) error {
 		if bk.Get([]byte(id)) == nil {
@@ -75,10 +77,12 @@ func (b *Bolt) Save(ctx context.Context, id string, state []byte) error {
 	})
 }
 
+// Delete implements Log.Delete.
 func (b *Bolt) Delete(ctx context.Context, id string) error {
 	return b.batch(ctx, func(bk *bolt.Bucket) error { return bk.Delete([]byte(id)) })
 }
 
+// Claim implements Log.Claim.
 func (b *Bolt) Claim(ctx context.Context) ([]Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -96,4 +100,5 @@ func (b *Bolt) Claim(ctx context.Context) ([]Record, error) {
 	return out, err
 }
 
+// Close implements Log.Close.
 func (b *Bolt) Close() error { return b.db.Close() }

@@ -19,6 +19,7 @@ func NewMemory() *Memory { return &Memory{records: map[string][]byte{}} }
 
 var _ Log = (*Memory)(nil)
 
+// Create implements Log.Create.
 func (m *Memory) Create(_ context.Context, id string, state []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -32,6 +33,7 @@ func (m *Memory) Create(_ context.Context, id string, state []byte) error {
 	return nil
 }
 
+// Save implements Log.Save.
 func (m *Memory) Save(_ context.Context, id string, state []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -45,6 +47,7 @@ func (m *Memory) Save(_ context.Context, id string, state []byte) error {
 	return nil
 }
 
+// Delete implements Log.Delete.
 func (m *Memory) Delete(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -55,6 +58,7 @@ func (m *Memory) Delete(_ context.Context, id string) error {
 	return nil
 }
 
+// Claim implements Log.Claim.
 func (m *Memory) Claim(context.Context) ([]Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -69,6 +73,7 @@ func (m *Memory) Claim(context.Context) ([]Record, error) {
 	return out, nil
 }
 
+// Close implements Log.Close.
 func (m *Memory) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -51,6 +51,7 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, table, owner string, l
 	return &Postgres{pool: pool, table: table, owner: owner, lease: lease}, nil
 }
 
+// Create implements Log.Create.
 func (p *Postgres) Create(ctx context.Context, id string, state []byte) error {
 	if p.closed.Load() {
 		return ErrClosed
@@ -87,11 +88,13 @@ func (p *Postgres) write(ctx context.Context, id, sql string, args ...any) error
 	return ErrLeaseLost
 }
 
+// Save implements Log.Save.
 func (p *Postgres) Save(ctx context.Context, id string, state []byte) error {
 	return p.write(ctx, id, `UPDATE `+p.table+` SET state = $2, lease_until = now() + $4 * interval '1 microsecond'
 		WHERE id = $1 AND owner = $3`, id, state, p.owner, p.lease.Microseconds())
 }
 
+// Delete implements Log.Delete.
 func (p *Postgres) Delete(ctx context.Context, id string) error {
 	err := p.write(ctx, id, `DELETE FROM `+p.table+` WHERE id = $1 AND owner = $2`, id, p.owner)
 	if errors.Is(err, ErrNotFound) {
@@ -100,6 +103,7 @@ func (p *Postgres) Delete(ctx context.Context, id string) error {
 	return err
 }
 
+// Claim implements Log.Claim.
 func (p *Postgres) Claim(ctx context.Context) ([]Record, error) {
 	if p.closed.Load() {
 		return nil, ErrClosed
