@@ -81,3 +81,18 @@ func ExampleFanIn() {
 	// Output:
 	// 10
 }
+
+// A Stage runs its function on its own workers; Then joins stages with a
+// typed channel between them.
+func ExampleStage() {
+	ctx := context.Background()
+	double, _ := concurrency.NewStage("double", 4, func(_ context.Context, n int) (int, error) { return 2 * n, nil })
+	sum := 0
+	err := concurrency.RunPipeline(ctx, slices.Values([]int{1, 2, 3, 4}), double, func(_ context.Context, n int) error {
+		sum += n // the sink runs on RunPipeline's goroutine
+		return nil
+	})
+	fmt.Println(sum, err)
+	// Output:
+	// 20 <nil>
+}

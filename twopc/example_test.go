@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/otlpgo/otlpgo/twopc"
 )
 
@@ -67,4 +70,32 @@ func ExampleCoordinator_Recover() {
 	fmt.Println(c.Recover(context.Background()))
 	// Output:
 	// 0 <nil>
+}
+
+// A PostgreSQL participant prepares its work as a prepared transaction.
+// This example only compiles: it needs a PostgreSQL server with
+// max_prepared_transactions > 0 (scripts/postgres.sh starts one).
+func ExamplePostgres() {
+	run := func(ctx context.Context, pool *pgxpool.Pool, log twopc.Log) error {
+		orders, err := twopc.NewPostgres("orders", pool)
+		if err != nil {
+			return err
+		}
+		c, err := twopc.New(log, map[string]twopc.Resource{"orders": orders})
+		if err != nil {
+			return err
+		}
+		if _, err := c.Recover(ctx); err != nil { // first, finish what a crash left
+			return err
+		}
+		_, err = c.Run(ctx, "order-42", orders.Participant(func(ctx context.Context, tx pgx.Tx) error {
+			if first, err := twopc.Barrier(ctx, tx, "order-42", "insert"); err != nil || !first {
+				return err // done before: nothing to do again
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO orders (id) VALUES ('order-42')")
+			return err
+		}))
+		return err
+	}
+	_ = run
 }
