@@ -10,7 +10,7 @@ import (
 // chart draws the CPU overhead per request of each traced variant, as a
 // percentage of the untraced run of the same framework, grouped by
 // framework.
-func chart(rows []row, path string) error {
+func chart(rows []row, frameworks []string, path string) error {
 	p := plot.New()
 	p.Title.Text = "Tracing overhead: CPU per request vs untraced"
 	p.Y.Label.Text = "overhead %"

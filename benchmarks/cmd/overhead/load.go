@@ -74,7 +74,7 @@ type measurement struct {
 	started  int64
 	exported int64
 	dropped  int64
-	ratio    float64 // for the report: CPU per request over the same round's untraced run, less 1
+	settled  time.Duration // how long the run waited for the machine to be quiet
 }
 
 // drive runs a closed loop: concurrency goroutines each sending a request
@@ -145,4 +145,47 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// settle waits at least min, then until the machine's CPUs were at most
+// 10% busy over a tenth of a second (the collector done digesting the
+// previous run's spans, other tenants quiet), or until max has passed.
+// It returns how long it waited.
+func settle(min, max time.Duration) time.Duration {
+	start := time.Now()
+	time.Sleep(min)
+	for time.Since(start) < max {
+		busy0, total0, ok := cpuStat()
+		time.Sleep(100 * time.Millisecond)
+		busy1, total1, ok1 := cpuStat()
+		if !ok || !ok1 || total1 <= total0 || float64(busy1-busy0) <= 0.1*float64(total1-total0) {
+			break
+		}
+	}
+	return time.Since(start)
+}
+
+// cpuStat reads the machine's busy and total CPU time (in clock ticks)
+// from /proc/stat's first line.
+func cpuStat() (busy, total uint64, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 5 || fields[0] != "cpu" {
+		return 0, 0, false
+	}
+	for i, f := range fields[1:] {
+		v, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		total += v
+		if i != 3 && i != 4 { // idle and iowait
+			busy += v
+		}
+	}
+	return busy, total, true
 }

@@ -10,12 +10,19 @@
 // (getrusage), peak RSS, and spans started, exported and dropped, for
 // five variants: no tracing; the SDK's AlwaysSample, TraceIDRatioBased(0.1)
 // and ParentBased(AlwaysSample) (the SDK default); and otlpgo's Adaptive
-// sampler at 100 spans a second. Spans go through otelx over OTLP/HTTP to
-// a collector when one answers on OTEL_EXPORTER_OTLP_ENDPOINT (or
-// 127.0.0.1:4318), else to an exporter that discards them, so that
-// exporting is counted either way. Runs interleave the variants (A B C A B
-// C ..., the order rotated each round, after a pause for the previous
-// run's export to settle) and the report takes medians over the rounds. The load generator
+// sampler at 100 spans a second. In the traced variants the handler traces
+// its three steps (decode, hash, encode) as children of the
+// instrumentation's span, as a service that traces its own work does;
+// -child-spans=false leaves only the instrumentation's span. Spans go
+// through otelx over OTLP/HTTP to a collector when one answers on
+// OTEL_EXPORTER_OTLP_ENDPOINT (or 127.0.0.1:4318), else to an exporter
+// that discards them, so that exporting is counted either way.
+//
+// Runs interleave the variants (A B C A B C ..., the order rotated each
+// round); before each run the program waits for the machine's CPUs to be
+// quiet (the collector done with the previous run's spans). The report
+// takes medians over the rounds, and the overhead columns are paired: each
+// round's figure against the same round's untraced run. The load generator
 // and the server share the process, so CPU per request includes the
 // client's (identical across variants): the overhead column compares like
 // with like.
@@ -52,7 +59,10 @@ type options struct {
 	concurrency int
 	out         string
 	settle      time.Duration
+	settleMax   time.Duration
 	only        string // "framework/variant" to run one pair
+	frameworks  []string
+	childSpans  bool
 	cpuprofile  string
 }
 
@@ -62,10 +72,14 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "load per variant per round")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "requests in flight (closed loop)")
 	flag.StringVar(&o.out, "out", ".", "directory for overhead.md and overhead.png")
-	flag.DurationVar(&o.settle, "settle", time.Second, "pause before each run, for the previous run's export to finish")
+	flag.DurationVar(&o.settle, "settle", 300*time.Millisecond, "pause before each run, for the previous run's export to finish")
+	flag.DurationVar(&o.settleMax, "settle-max", 10*time.Second, "after -settle, wait up to this long for the machine's CPUs to be under 10% busy")
 	flag.StringVar(&o.only, "only", "", "run one framework/variant pair only, such as net/http/adaptive-100 (no table)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	flag.BoolVar(&o.childSpans, "child-spans", true, "traced variants' handlers trace their three steps as child spans (false: only the instrumentation's span)")
+	fw := flag.String("frameworks", strings.Join(frameworks, ","), "comma-separated frameworks to run")
 	flag.Parse()
+	o.frameworks = strings.Split(*fw, ",")
 	if o.cpuprofile != "" {
 		f, err := os.Create(o.cpuprofile)
 		if err != nil {
@@ -144,9 +158,9 @@ func runOne(framework, variant, endpoint string, o options) (measurement, error)
 	}
 	var s *server
 	if tel == nil {
-		s, err = startServer(framework, nil, o.concurrency)
+		s, err = startServer(framework, nil, false, o.concurrency)
 	} else {
-		s, err = startServer(framework, tel.TracerProvider(), o.concurrency)
+		s, err = startServer(framework, tel.TracerProvider(), o.childSpans, o.concurrency)
 	}
 	if err != nil {
 		return measurement{}, err
@@ -154,10 +168,11 @@ func runOne(framework, variant, endpoint string, o options) (measurement, error)
 	// Let the previous run's export settle, then warm up connections and
 	// code paths, unmeasured.
 	runtime.GC()
-	time.Sleep(o.settle)
+	waited := settle(o.settle, o.settleMax)
 	drive(s, o.concurrency, o.duration/10)
 	runtime.GC()
 	m := drive(s, o.concurrency, o.duration)
+	m.settled = waited
 	s.close()
 	if tel != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -173,17 +188,22 @@ func run(out io.Writer, o options) error {
 	if o.rounds < 1 || o.duration <= 0 || o.concurrency < 1 {
 		return fmt.Errorf("-rounds, -duration and -concurrency must be positive")
 	}
+	for _, f := range o.frameworks {
+		if !slices.Contains(frameworks, f) {
+			return fmt.Errorf("-frameworks: unknown framework %q (known: %s)", f, strings.Join(frameworks, ", "))
+		}
+	}
 	endpoint := collector()
 	where := "a discarding exporter (no collector answered on 127.0.0.1:4318 or OTEL_EXPORTER_OTLP_ENDPOINT)"
 	if endpoint != "" {
 		where = "OTLP/HTTP to the collector at " + endpoint
 	}
 	fmt.Fprintf(out, "overhead: %d rounds x %d frameworks x %d variants, %v each at concurrency %d, on %d CPUs (GOMAXPROCS %d)\n",
-		o.rounds, len(frameworks), len(variants), o.duration, o.concurrency, runtime.NumCPU(), runtime.GOMAXPROCS(0))
-	fmt.Fprintf(out, "  workload: %s\n  spans go to %s\n", workload, where)
+		o.rounds, len(o.frameworks), len(variants), o.duration, o.concurrency, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(out, "  workload: %s\n  spans: %s\n  spans go to %s\n", workload, spansPerRequest(o), where)
 	results := map[[2]string][]measurement{}
 	for round := 1; round <= o.rounds; round++ {
-		for _, f := range frameworks {
+		for _, f := range o.frameworks {
 			// Rotate the order each round, so that no variant always runs
 			// right after the ones that export the most (whose spans the
 			// collector may still be digesting).
@@ -197,9 +217,9 @@ func run(out io.Writer, o options) error {
 					return fmt.Errorf("%s %s: %w", f, v, err)
 				}
 				results[[2]string{f, v}] = append(results[[2]string{f, v}], m)
-				fmt.Fprintf(out, "  round %d %-8s %-13s %8.0f req/s  p99 %7v  cpu/1k %6.1fms  errors %d\n",
+				fmt.Fprintf(out, "  round %d %-8s %-13s %8.0f req/s  p99 %7v  cpu/1k %6.1fms  errors %d  settled %v\n",
 					round, f, v, float64(m.requests)/m.elapsed.Seconds(), m.hist.percentile(0.99).Round(time.Microsecond),
-					perThousand(m), m.errors)
+					perThousand(m), m.errors, m.settled.Round(10*time.Millisecond))
 			}
 		}
 	}
@@ -212,17 +232,25 @@ func run(out io.Writer, o options) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
-	md := fmt.Sprintf("Workload: %s. Spans to %s. %d CPUs, concurrency %d, %v per run, medians of %d interleaved rounds.\n\n%s",
-		workload, where, runtime.NumCPU(), o.concurrency, o.duration, o.rounds, table)
+	md := fmt.Sprintf("Workload: %s. Spans: %s. Spans to %s. %d CPUs, concurrency %d, %v per run, medians of %d interleaved rounds.\n\n%s",
+		workload, spansPerRequest(o), where, runtime.NumCPU(), o.concurrency, o.duration, o.rounds, table)
 	if err := os.WriteFile(filepath.Join(o.out, "overhead.md"), []byte(md), 0o644); err != nil {
 		return err
 	}
 	png := filepath.Join(o.out, "overhead.png")
-	if err := chart(rows, png); err != nil {
+	if err := chart(rows, o.frameworks, png); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\nwrote %s and %s\n", filepath.Join(o.out, "overhead.md"), png)
 	return nil
+}
+
+// spansPerRequest says what a traced request records.
+func spansPerRequest(o options) string {
+	if o.childSpans {
+		return "4 per traced request (the instrumentation's server span and the handler's three steps as children)"
+	}
+	return "1 per traced request (the instrumentation's server span; -child-spans=false)"
 }
 
 func perThousand(m measurement) float64 {
@@ -232,12 +260,29 @@ func perThousand(m measurement) float64 {
 	return float64(m.cpu) / float64(time.Millisecond) * 1000 / float64(m.requests)
 }
 
+// pairedMedian returns the median over rounds of f(ms[i]) / f(base[i]) - 1,
+// or 0 when the rounds do not pair up.
+func pairedMedian(ms, base []measurement, f func(measurement) float64) float64 {
+	if len(ms) != len(base) || len(ms) == 0 {
+		return 0
+	}
+	v := make([]float64, len(ms))
+	for i := range ms {
+		v[i] = f(ms[i])/f(base[i]) - 1
+	}
+	return medianOf(v)
+}
+
 // median returns the median of the values f picks from ms.
 func median(ms []measurement, f func(measurement) float64) float64 {
 	v := make([]float64, len(ms))
 	for i, m := range ms {
 		v[i] = f(m)
 	}
+	return medianOf(v)
+}
+
+func medianOf(v []float64) float64 {
 	slices.Sort(v)
 	if n := len(v); n%2 == 1 {
 		return v[n/2]
@@ -250,16 +295,17 @@ func median(ms []measurement, f func(measurement) float64) float64 {
 type row struct {
 	framework, variant       string
 	rps, p50, p90, p99       float64 // latencies in µs
-	cpuPerK, overhead, rssMB float64
+	cpuPerK, overhead, rssMB float64 // overhead in % of untraced CPU per request
+	p99Change                float64 // in % of untraced P99
 	started, exported, drop  float64
 }
 
 func report(results map[[2]string][]measurement, o options) (string, []row) {
 	var rows []row
 	var b strings.Builder
-	b.WriteString("| framework | variant | req/s | P50 µs | P90 µs | P99 µs | CPU ms / 1k req | CPU overhead (paired median) | peak RSS MB | spans started | exported | dropped |\n")
-	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-	for _, f := range frameworks {
+	b.WriteString("| framework | variant | req/s | P50 µs | P90 µs | P99 µs | P99 vs untraced | CPU ms / 1k req | CPU overhead | peak RSS MB | spans started | exported | dropped |\n")
+	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, f := range o.frameworks {
 		base := results[[2]string{f, "untraced"}]
 		for _, v := range variants {
 			ms := results[[2]string{f, v}]
@@ -274,20 +320,14 @@ func report(results map[[2]string][]measurement, o options) (string, []row) {
 				exported: median(ms, func(m measurement) float64 { return float64(m.exported) }),
 				drop:     median(ms, func(m measurement) float64 { return float64(m.dropped) }),
 			}
-			// Overhead is paired: each round's CPU per request against the
-			// untraced run of the same framework in the same round, then the
-			// median over rounds, so that drift between rounds cancels.
-			if len(base) == len(ms) {
-				paired := make([]measurement, len(ms))
-				for i := range ms {
-					paired[i] = ms[i]
-					paired[i].ratio = perThousand(ms[i])/perThousand(base[i]) - 1
-				}
-				r.overhead = 100 * median(paired, func(m measurement) float64 { return m.ratio })
-			}
+			// Overheads are paired: each round's figure against the untraced
+			// run of the same framework in the same round, then the median
+			// over rounds, so that drift between rounds cancels.
+			r.overhead = 100 * pairedMedian(ms, base, perThousand)
+			r.p99Change = 100 * pairedMedian(ms, base, func(m measurement) float64 { return float64(m.hist.percentile(0.99)) })
 			rows = append(rows, r)
-			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %.0f | %.0f | %.1f | %+.1f%% | %.0f | %.0f | %.0f | %.0f |\n",
-				f, v, r.rps, r.p50, r.p90, r.p99, r.cpuPerK, r.overhead, r.rssMB, r.started, r.exported, r.drop)
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %.0f | %.0f | %+.1f%% | %.1f | %+.1f%% | %.0f | %.0f | %.0f | %.0f |\n",
+				f, v, r.rps, r.p50, r.p90, r.p99, r.p99Change, r.cpuPerK, r.overhead, r.rssMB, r.started, r.exported, r.drop)
 		}
 	}
 	return b.String(), rows

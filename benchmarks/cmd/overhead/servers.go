@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
@@ -53,14 +54,34 @@ func requestBody() []byte {
 	return b
 }
 
-// handle is the workload of every request, whatever the framework: decode
-// the JSON order, hash its body with SHA-256 16 times (a few microseconds
-// of CPU), and encode a JSON reply.
-func handle(body []byte) ([]byte, error) {
+// handler is the workload of every request, whatever the framework:
+// decode the JSON order, hash its body with SHA-256 16 times (a few
+// microseconds of CPU), and encode a JSON reply. With a tracer, each of
+// the three steps is a child span of the request's span carrying one
+// attribute, as in a service that traces its own work; the untraced
+// variant has no tracer and makes no tracing calls at all.
+type handler struct {
+	tracer trace.Tracer // nil: untraced
+}
+
+// step starts a child span named name when the handler traces.
+func (h handler) step(ctx context.Context, name string, attr attribute.KeyValue) func() {
+	if h.tracer == nil {
+		return func() {}
+	}
+	_, span := h.tracer.Start(ctx, name, trace.WithAttributes(attr))
+	return func() { span.End() }
+}
+
+func (h handler) handle(ctx context.Context, body []byte) ([]byte, error) {
+	end := h.step(ctx, "decode order", attribute.Int("order.bytes", len(body)))
 	var o order
-	if err := json.Unmarshal(body, &o); err != nil {
+	err := json.Unmarshal(body, &o)
+	end()
+	if err != nil {
 		return nil, err
 	}
+	end = h.step(ctx, "hash order", attribute.Int("order.lines", len(o.Lines)))
 	sum := sha256.Sum256(body)
 	for range 15 {
 		sum = sha256.Sum256(append(sum[:], body...))
@@ -69,6 +90,9 @@ func handle(body []byte) ([]byte, error) {
 	for _, l := range o.Lines {
 		notional += float64(l.Qty) * l.Price
 	}
+	end()
+	end = h.step(ctx, "encode reply", attribute.String("order.id", o.ID))
+	defer end()
 	return json.Marshal(reply{ID: o.ID, Accepted: true, Notional: notional, Digest: fmt.Sprintf("%x", sum[:8])})
 }
 
@@ -81,13 +105,18 @@ type server struct {
 }
 
 // startServer starts the framework on 127.0.0.1; tp nil means no tracing
-// instrumentation at all.
-func startServer(framework string, tp trace.TracerProvider, concurrency int) (*server, error) {
+// instrumentation at all. With childSpans the handler traces its three
+// steps as children of the request's span.
+func startServer(framework string, tp trace.TracerProvider, childSpans bool, concurrency int) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	body := requestBody()
+	var work handler
+	if tp != nil && childSpans {
+		work.tracer = tp.Tracer("github.com/otlpgo/otlpgo/benchmarks/cmd/overhead")
+	}
 	mp := metricnoop.NewMeterProvider() // tracing overhead alone: instrumentation metrics off
 	switch framework {
 	case "net/http":
@@ -95,7 +124,7 @@ func startServer(framework string, tp trace.TracerProvider, concurrency int) (*s
 			in, err := io.ReadAll(r.Body)
 			if err == nil {
 				var out []byte
-				if out, err = handle(in); err == nil {
+				if out, err = work.handle(r.Context(), in); err == nil {
 					w.Header().Set("Content-Type", "application/json")
 					_, _ = w.Write(out)
 					return
@@ -117,7 +146,7 @@ func startServer(framework string, tp trace.TracerProvider, concurrency int) (*s
 			in, err := c.GetRawData()
 			if err == nil {
 				var out []byte
-				if out, err = handle(in); err == nil {
+				if out, err = work.handle(c.Request.Context(), in); err == nil {
 					c.Data(http.StatusOK, "application/json", out)
 					return
 				}
@@ -139,7 +168,7 @@ func startServer(framework string, tp trace.TracerProvider, concurrency int) (*s
 				if err := dec(&in); err != nil {
 					return nil, err
 				}
-				return handle(in)
+				return work.handle(ctx, in)
 			}}},
 		}, struct{}{})
 		go func() { _ = s.Serve(ln) }()
