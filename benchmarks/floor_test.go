@@ -3,12 +3,14 @@ package benchmarks
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -22,13 +24,11 @@ import (
 // variants cannot go below it). sampler=none is the bare handler;
 // sampler=never drops every span in the SDK; sampler=adaptive is otlpgo's
 // at a budget the loop far exceeds (so it drops almost all); sampler=always
-// records every span into a processor that discards it.
+// records every span into a processor that discards it. children=3 has
+// the handler start three child spans, as cmd/overhead's traced handler
+// does: what a service's own spans add when dropped and when recorded.
 func BenchmarkInstrumentationFloor(b *testing.B) {
 	body := []byte(`{"id":"ord-1"}`)
-	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		_, _ = w.Write(body)
-	})
 	adaptive := sampler.NewAdaptive(sampler.WithBudget(1))
 	for _, v := range []struct {
 		name string
@@ -39,19 +39,35 @@ func BenchmarkInstrumentationFloor(b *testing.B) {
 		{"adaptive", sdktrace.NewTracerProvider(sdktrace.WithSampler(adaptive), sdktrace.WithSpanProcessor(adaptive))},
 		{"always", sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))},
 	} {
-		b.Run("sampler="+v.name, func(b *testing.B) {
-			var h http.Handler = bare
-			if v.tp != nil {
-				h = otelhttp.NewHandler(bare, "POST /orders", otelhttp.WithTracerProvider(v.tp),
-					otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()))
+		for _, children := range []int{0, 3} {
+			if v.tp == nil && children > 0 {
+				continue // untraced: the handler makes no tracing calls
 			}
-			w := httptest.NewRecorder()
-			b.ReportAllocs()
-			for b.Loop() {
-				r := httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/orders", bytes.NewReader(body))
-				w.Body.Reset()
-				h.ServeHTTP(w, r)
-			}
-		})
+			b.Run(fmt.Sprintf("sampler=%s/children=%d", v.name, children), func(b *testing.B) {
+				var tracer trace.Tracer
+				if v.tp != nil {
+					tracer = v.tp.Tracer("floor")
+				}
+				var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					for range children {
+						_, span := tracer.Start(r.Context(), "step", trace.WithAttributes(attribute.Int("order.bytes", len(body))))
+						span.End()
+					}
+					_, _ = io.Copy(io.Discard, r.Body)
+					_, _ = w.Write(body)
+				})
+				if v.tp != nil {
+					h = otelhttp.NewHandler(h, "POST /orders", otelhttp.WithTracerProvider(v.tp),
+						otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()))
+				}
+				w := httptest.NewRecorder()
+				b.ReportAllocs()
+				for b.Loop() {
+					r := httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/orders", bytes.NewReader(body))
+					w.Body.Reset()
+					h.ServeHTTP(w, r)
+				}
+			})
+		}
 	}
 }

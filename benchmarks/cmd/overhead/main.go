@@ -58,6 +58,7 @@ type options struct {
 	duration    time.Duration
 	concurrency int
 	out         string
+	name        string
 	settle      time.Duration
 	settleMax   time.Duration
 	only        string // "framework/variant" to run one pair
@@ -71,7 +72,8 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds; the report takes medians")
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "load per variant per round")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "requests in flight (closed loop)")
-	flag.StringVar(&o.out, "out", ".", "directory for overhead.md and overhead.png")
+	flag.StringVar(&o.out, "out", ".", "directory for the report (NAME.md) and chart (NAME.png)")
+	flag.StringVar(&o.name, "name", "overhead", "base name of the report and chart files")
 	flag.DurationVar(&o.settle, "settle", 300*time.Millisecond, "pause before each run, for the previous run's export to finish")
 	flag.DurationVar(&o.settleMax, "settle-max", 10*time.Second, "after -settle, wait up to this long for the machine's CPUs to be under 10% busy")
 	flag.StringVar(&o.only, "only", "", "run one framework/variant pair only, such as net/http/adaptive-100 (no table)")
@@ -234,14 +236,15 @@ func run(out io.Writer, o options) error {
 	}
 	md := fmt.Sprintf("Workload: %s. Spans: %s. Spans to %s. %d CPUs, concurrency %d, %v per run, medians of %d interleaved rounds.\n\n%s",
 		workload, spansPerRequest(o), where, runtime.NumCPU(), o.concurrency, o.duration, o.rounds, table)
-	if err := os.WriteFile(filepath.Join(o.out, "overhead.md"), []byte(md), 0o644); err != nil {
+	mdPath := filepath.Join(o.out, o.name+".md")
+	if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
 		return err
 	}
-	png := filepath.Join(o.out, "overhead.png")
+	png := filepath.Join(o.out, o.name+".png")
 	if err := chart(rows, o.frameworks, png); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nwrote %s and %s\n", filepath.Join(o.out, "overhead.md"), png)
+	fmt.Fprintf(out, "\nwrote %s and %s\n", mdPath, png)
 	return nil
 }
 
@@ -328,6 +331,22 @@ func report(results map[[2]string][]measurement, o options) (string, []row) {
 			rows = append(rows, r)
 			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %.0f | %.0f | %+.1f%% | %.1f | %+.1f%% | %.0f | %.0f | %.0f | %.0f |\n",
 				f, v, r.rps, r.p50, r.p90, r.p99, r.p99Change, r.cpuPerK, r.overhead, r.rssMB, r.started, r.exported, r.drop)
+		}
+	}
+	b.WriteString("\n")
+	for _, f := range o.frameworks {
+		var always, adaptive row
+		for _, r := range rows {
+			if r.framework == f && r.variant == "always" {
+				always = r
+			}
+			if r.framework == f && r.variant == "adaptive-100" {
+				adaptive = r
+			}
+		}
+		if always.overhead > 0 {
+			fmt.Fprintf(&b, "- %s: adaptive-100's CPU overhead is %.2f of always's (%+.1f%% against %+.1f%%); its P99 is %+.1f%% against untraced (always: %+.1f%%).\n",
+				f, adaptive.overhead/always.overhead, adaptive.overhead, always.overhead, adaptive.p99Change, always.p99Change)
 		}
 	}
 	return b.String(), rows
