@@ -39,7 +39,13 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"))
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"),
+		// pgx's own: after a connection closed by a timeout, the pool waits
+		// 500 ms before a health check, and the closing connection sends the
+		// server a cancel request; both end by themselves.
+		goleak.IgnoreAnyFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).triggerHealthCheck.func1"),
+		goleak.IgnoreAnyFunction("github.com/jackc/pgx/v5/pgconn.(*PgConn).asyncClose.func1"))
 }
 
 // pool connects to the test PostgreSQL (scripts/postgres.sh), or skips the
@@ -158,6 +164,54 @@ func TestPostgresParticipants(t *testing.T) {
 	}
 	if n := count(t, p, "SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE $1", "t"+sfx+"%"); n != 0 {
 		t.Fatalf("%d prepared transactions left", n)
+	}
+}
+
+// TestPrepareTimeoutLeavesNoOrphan: a PREPARE TRANSACTION the server is
+// still running when the prepare timeout ends (a deferred trigger makes
+// it slow) must not leave a prepared transaction behind, holding its
+// locks, once the coordinator has aborted. (pgx closes the connection and
+// sends the server a cancel request, which stops the trigger.)
+func TestPrepareTimeoutLeavesNoOrphan(t *testing.T) {
+	ctx := context.Background()
+	p := pool(t)
+	sfx := strconv.Itoa(rand.IntN(1 << 30))
+	tbl := "slow_" + sfx
+	exec1(t, p, "CREATE TABLE "+tbl+" (txid text PRIMARY KEY)")
+	t.Cleanup(func() {
+		_, _ = p.Exec(context.Background(), "DROP TABLE "+tbl)
+		_, _ = p.Exec(context.Background(), "DROP FUNCTION "+tbl+"_sleep")
+	})
+	exec1(t, p, "CREATE FUNCTION "+tbl+"_sleep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END $$")
+	exec1(t, p, "CREATE CONSTRAINT TRIGGER "+tbl+"_slow AFTER INSERT ON "+tbl+
+		" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "+tbl+"_sleep()")
+	slow := mustPG(t, "slow", p)
+	c, err := twopc.New(twopc.NewMemoryLog(), map[string]twopc.Resource{"slow": slow}, twopc.WithPrepareTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "t" + sfx + "-slow"
+	out, err := c.Run(ctx, id, slow.Participant(func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO "+tbl+" (txid) VALUES ($1)", id)
+		return err
+	}))
+	if out != twopc.Aborted || err == nil {
+		t.Fatalf("Run with a prepare slower than its timeout = %v, %v; want Aborted and an error", out, err)
+	}
+	// Whatever Run left running on the server has to end before the
+	// outcome can be read: wait for no backend to be running the PREPARE.
+	deadline := time.Now().Add(30 * time.Second)
+	for count(t, p, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()", "PREPARE TRANSACTION '"+id+"%") > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the PREPARE is still running on the server after 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := count(t, p, "SELECT count(*) FROM pg_prepared_xacts WHERE gid = $1", id+".slow"); n != 0 {
+		t.Fatalf("an aborted transaction left %d prepared transaction(s) behind, holding their locks", n)
+	}
+	if n := count(t, p, "SELECT count(*) FROM "+tbl); n != 0 {
+		t.Fatalf("an aborted transaction left %d row(s)", n)
 	}
 }
 
