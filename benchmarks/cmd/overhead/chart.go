@@ -10,11 +10,16 @@ import (
 // chart draws the CPU overhead per request of each traced variant, as a
 // percentage of the untraced run of the same framework, grouped by
 // framework.
-func chart(rows []row, frameworks []string, path string) error {
+func chart(rows []row, frameworks, variants []string, path string) error {
 	p := plot.New()
 	p.Title.Text = "Tracing overhead: CPU per request vs untraced"
 	p.Y.Label.Text = "overhead %"
-	traced := variants[1:]
+	var traced []string
+	for _, v := range variants {
+		if v != "untraced" {
+			traced = append(traced, v)
+		}
+	}
 	w := vg.Points(14)
 	for i, v := range traced {
 		vals := make(plotter.Values, len(frameworks))

@@ -45,12 +45,19 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/otlpgo/otlpgo/otelx"
 )
 
 var (
 	frameworks = []string{"net/http", "gin", "grpc"}
 	variants   = []string{"untraced", "always", "ratio-0.1", "parent-always", "adaptive-100"}
+	// diagnostic variants, run only when -variants names them: the SDK
+	// dropping every span, and the instrumentation over the OpenTelemetry
+	// API with no SDK at all (its no-op TracerProvider).
+	diagnostics = []string{"never", "api-only"}
 )
 
 type options struct {
@@ -63,6 +70,7 @@ type options struct {
 	settleMax   time.Duration
 	only        string // "framework/variant" to run one pair
 	frameworks  []string
+	variants    []string
 	childSpans  bool
 	cpuprofile  string
 }
@@ -80,8 +88,10 @@ func main() {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.BoolVar(&o.childSpans, "child-spans", true, "traced variants' handlers trace their three steps as child spans (false: only the instrumentation's span)")
 	fw := flag.String("frameworks", strings.Join(frameworks, ","), "comma-separated frameworks to run")
+	vs := flag.String("variants", strings.Join(variants, ","), "comma-separated variants to run, untraced among them; also "+strings.Join(diagnostics, ", "))
 	flag.Parse()
 	o.frameworks = strings.Split(*fw, ",")
+	o.variants = strings.Split(*vs, ",")
 	if o.cpuprofile != "" {
 		f, err := os.Create(o.cpuprofile)
 		if err != nil {
@@ -123,9 +133,10 @@ func collector() string {
 	return endpoint
 }
 
-// telemetry sets up otelx for one variant, or nothing for "untraced".
+// telemetry sets up otelx for one variant, or nothing for "untraced" and
+// "api-only".
 func telemetry(variant, endpoint string) (*otelx.Telemetry, error) {
-	if variant == "untraced" {
+	if variant == "untraced" || variant == "api-only" {
 		return nil, nil
 	}
 	opts := []otelx.Option{
@@ -142,6 +153,8 @@ func telemetry(variant, endpoint string) (*otelx.Telemetry, error) {
 	switch variant {
 	case "always":
 		opts = append(opts, otelx.WithSampler(sdktrace.AlwaysSample()))
+	case "never":
+		opts = append(opts, otelx.WithSampler(sdktrace.NeverSample()))
 	case "ratio-0.1":
 		opts = append(opts, otelx.WithSampler(sdktrace.TraceIDRatioBased(0.1)))
 	case "parent-always":
@@ -158,12 +171,14 @@ func runOne(framework, variant, endpoint string, o options) (measurement, error)
 	if err != nil {
 		return measurement{}, err
 	}
-	var s *server
-	if tel == nil {
-		s, err = startServer(framework, nil, false, o.concurrency)
-	} else {
-		s, err = startServer(framework, tel.TracerProvider(), o.childSpans, o.concurrency)
+	var tp trace.TracerProvider // nil: no instrumentation
+	switch {
+	case tel != nil:
+		tp = tel.TracerProvider()
+	case variant == "api-only":
+		tp = tracenoop.NewTracerProvider()
 	}
+	s, err := startServer(framework, tp, o.childSpans, o.concurrency)
 	if err != nil {
 		return measurement{}, err
 	}
@@ -195,13 +210,21 @@ func run(out io.Writer, o options) error {
 			return fmt.Errorf("-frameworks: unknown framework %q (known: %s)", f, strings.Join(frameworks, ", "))
 		}
 	}
+	for _, v := range o.variants {
+		if !slices.Contains(variants, v) && !slices.Contains(diagnostics, v) {
+			return fmt.Errorf("-variants: unknown variant %q (known: %s)", v, strings.Join(append(slices.Clone(variants), diagnostics...), ", "))
+		}
+	}
+	if !slices.Contains(o.variants, "untraced") {
+		return fmt.Errorf("-variants: untraced is needed, as what the others are compared with")
+	}
 	endpoint := collector()
 	where := "a discarding exporter (no collector answered on 127.0.0.1:4318 or OTEL_EXPORTER_OTLP_ENDPOINT)"
 	if endpoint != "" {
 		where = "OTLP/HTTP to the collector at " + endpoint
 	}
 	fmt.Fprintf(out, "overhead: %d rounds x %d frameworks x %d variants, %v each at concurrency %d, on %d CPUs (GOMAXPROCS %d)\n",
-		o.rounds, len(o.frameworks), len(variants), o.duration, o.concurrency, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+		o.rounds, len(o.frameworks), len(o.variants), o.duration, o.concurrency, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	fmt.Fprintf(out, "  workload: %s\n  spans: %s\n  spans go to %s\n", workload, spansPerRequest(o), where)
 	results := map[[2]string][]measurement{}
 	for round := 1; round <= o.rounds; round++ {
@@ -209,8 +232,8 @@ func run(out io.Writer, o options) error {
 			// Rotate the order each round, so that no variant always runs
 			// right after the ones that export the most (whose spans the
 			// collector may still be digesting).
-			for k := range variants {
-				v := variants[(k+round-1)%len(variants)]
+			for k := range o.variants {
+				v := o.variants[(k+round-1)%len(o.variants)]
 				if o.only != "" && o.only != f+"/"+v {
 					continue
 				}
@@ -241,7 +264,7 @@ func run(out io.Writer, o options) error {
 		return err
 	}
 	png := filepath.Join(o.out, o.name+".png")
-	if err := chart(rows, o.frameworks, png); err != nil {
+	if err := chart(rows, o.frameworks, o.variants, png); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\nwrote %s and %s\n", mdPath, png)
@@ -310,7 +333,7 @@ func report(results map[[2]string][]measurement, o options) (string, []row) {
 	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, f := range o.frameworks {
 		base := results[[2]string{f, "untraced"}]
-		for _, v := range variants {
+		for _, v := range o.variants {
 			ms := results[[2]string{f, v}]
 			r := row{framework: f, variant: v,
 				rps:      median(ms, func(m measurement) float64 { return float64(m.requests) / m.elapsed.Seconds() }),
