@@ -428,6 +428,12 @@ func (b *Book) park(o Order) {
 
 // enqueue appends o to the end of its level's queue and indexes it.
 func (b *Book) enqueue(l *level, o *order) {
+	link(l, o)
+	b.orders.put(o.id, o)
+}
+
+// link appends o to the end of its level's queue.
+func link(l *level, o *order) {
 	o.prev = l.tail
 	if l.tail != nil {
 		l.tail.next = o
@@ -437,7 +443,6 @@ func (b *Book) enqueue(l *level, o *order) {
 	l.tail = o
 	l.qty += o.qty
 	l.count++
-	b.orders.put(o.id, o)
 }
 
 func (b *Book) rest(id OrderID, owner uint64, side Side, p Price, q Qty) {
@@ -545,10 +550,7 @@ func (b *Book) checkInvariants() error {
 	indexed, stops := 0, 0
 	for _, s := range []*bookSide{&b.bids, &b.asks, &b.buyStops, &b.sellStops} {
 		stopSide := s == &b.buyStops || s == &b.sellStops
-		for i, l := range s.levels {
-			if i > 0 && !s.better(l.price, s.levels[i-1].price) {
-				return fmt.Errorf("orderbook: levels %d and %d out of order: %d, %d", i-1, i, s.levels[i-1].price, l.price)
-			}
+		for _, l := range s.levels {
 			var qty Qty
 			count := 0
 			var prev *order
@@ -582,6 +584,20 @@ func (b *Book) checkInvariants() error {
 	}
 	if indexed != b.orders.n || stops != b.stops {
 		return fmt.Errorf("orderbook: %d orders on levels (%d stops), %d indexed (%d stops)", indexed, stops, b.orders.n, b.stops)
+	}
+	return b.checkShape()
+}
+
+// checkShape reports the first broken invariant between levels: each
+// side's levels strictly ordered best last, the book not crossed, and no
+// pending stop order that the last trade price has reached.
+func (b *Book) checkShape() error {
+	for _, s := range []*bookSide{&b.bids, &b.asks, &b.buyStops, &b.sellStops} {
+		for i := 1; i < len(s.levels); i++ {
+			if p, q := s.levels[i-1].price, s.levels[i].price; !s.better(q, p) {
+				return fmt.Errorf("orderbook: levels %d and %d out of order: %d, %d", i-1, i, p, q)
+			}
+		}
 	}
 	if bid, ask := b.bids.best(), b.asks.best(); bid != nil && ask != nil && bid.price >= ask.price {
 		return fmt.Errorf("orderbook: crossed: bid %d >= ask %d", bid.price, ask.price)

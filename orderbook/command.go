@@ -152,14 +152,19 @@ func decodeCommand(b []byte) (Command, int, error) {
 
 // decoder reads bytes and varints, keeping the first error.
 type decoder struct {
-	b   []byte
-	off int
-	err error
+	b    []byte
+	off  int
+	err  error
+	kind error // what fail wraps: ErrMalformedCommand when nil
 }
 
 func (r *decoder) fail(what string) {
 	if r.err == nil {
-		r.err = fmt.Errorf("%w: %s at byte %d", ErrMalformedCommand, what, r.off)
+		kind := r.kind
+		if kind == nil {
+			kind = ErrMalformedCommand
+		}
+		r.err = fmt.Errorf("%w: %s at byte %d", kind, what, r.off)
 	}
 }
 

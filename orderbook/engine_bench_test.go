@@ -161,3 +161,37 @@ func BenchmarkReplay(b *testing.B) {
 		b.ReportMetric(float64(log.Len())/commands, "log-bytes/command")
 	})
 }
+
+// BenchmarkRestore measures RestoreBook on books of a given number of
+// resting orders (bids on 1,000 prices below 10,000, asks above, queues of
+// several orders per level), which is what a restart from a snapshot
+// costs instead of replaying the log's whole history.
+func BenchmarkRestore(b *testing.B) {
+	for _, orders := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("orders=%d", orders), func(b *testing.B) {
+			book := orderbook.NewBook()
+			var events []orderbook.Event
+			for i := range orders {
+				side, price := orderbook.Buy, orderbook.Price(9_999-i%1_000)
+				if i%2 == 1 {
+					side, price = orderbook.Sell, orderbook.Price(10_001+i%1_000)
+				}
+				o := orderbook.Order{ID: orderbook.OrderID(i + 1), Side: side, Kind: orderbook.Limit, Price: price, Qty: orderbook.Qty(1 + i%7), Owner: uint64(i % 5)}
+				events = book.Submit(o, events[:0])
+			}
+			snap := book.AppendSnapshot(nil)
+			b.SetBytes(int64(len(snap)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := orderbook.RestoreBook(snap)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if r.Len() != orders {
+					b.Fatalf("RestoreBook: %d orders, want %d", r.Len(), orders)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(orders), "ns/order")
+		})
+	}
+}

@@ -56,6 +56,24 @@ func (x *orderIndex) put(id OrderID, o *order) {
 	x.n++
 }
 
+// insert adds an order unless its ID is in the index already, and
+// reports whether it did: a get and a put in one probe.
+func (x *orderIndex) insert(id OrderID, o *order) bool {
+	if 2*(x.n+1) > len(x.slots) {
+		x.grow()
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := x.home(id)
+	for ; x.slots[i].id != 0; i = (i + 1) & mask {
+		if x.slots[i].id == id {
+			return false
+		}
+	}
+	x.slots[i] = indexSlot{id, o}
+	x.n++
+	return true
+}
+
 // del removes the ID, which must be in the index, shifting later entries
 // of its probe run back so that no tombstone is left.
 func (x *orderIndex) del(id OrderID) {
