@@ -8,12 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/otlpgo/otlpgo/sampler"
 )
@@ -22,31 +25,43 @@ import (
 // whose span is not sampled, with no network and an empty handler: the
 // floor under every sampler's overhead (cmd/overhead's ratio and adaptive
 // variants cannot go below it). sampler=none is the bare handler;
-// sampler=never drops every span in the SDK; sampler=adaptive is otlpgo's
-// at a budget the loop far exceeds (so it drops almost all); sampler=always
-// records every span into a processor that discards it. children=3 has
+// sampler=noop is otelhttp over the OpenTelemetry API's no-op provider (no
+// SDK at all); sampler=never drops every span in the SDK; sampler=adaptive
+// is otlpgo's at a budget the loop far exceeds (so it drops almost all,
+// after a warm-up that lets it settle); sampler=always records every span
+// and hands it to an exporter that discards it. children=3 has
 // the handler start three child spans, as cmd/overhead's traced handler
 // does: what a service's own spans add when dropped and when recorded.
 func BenchmarkInstrumentationFloor(b *testing.B) {
 	body := []byte(`{"id":"ord-1"}`)
-	adaptive := sampler.NewAdaptive(sampler.WithBudget(1))
 	for _, v := range []struct {
-		name string
-		tp   trace.TracerProvider
+		name     string
+		provider func() trace.TracerProvider
 	}{
 		{"none", nil},
-		{"never", sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))},
-		{"adaptive", sdktrace.NewTracerProvider(sdktrace.WithSampler(adaptive), sdktrace.WithSpanProcessor(adaptive))},
-		{"always", sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))},
+		{"noop", func() trace.TracerProvider { return tracenoop.NewTracerProvider() }},
+		{"never", func() trace.TracerProvider {
+			return sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+		}},
+		{"adaptive", func() trace.TracerProvider {
+			adaptive := sampler.NewAdaptive(sampler.WithBudget(1))
+			return sdktrace.NewTracerProvider(sdktrace.WithSampler(adaptive), sdktrace.WithSpanProcessor(adaptive),
+				sdktrace.WithSyncer(tracetest.NewNoopExporter()))
+		}},
+		{"always", func() trace.TracerProvider {
+			return sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSyncer(tracetest.NewNoopExporter()))
+		}},
 	} {
 		for _, children := range []int{0, 3} {
-			if v.tp == nil && children > 0 {
+			if v.provider == nil && children > 0 {
 				continue // untraced: the handler makes no tracing calls
 			}
 			b.Run(fmt.Sprintf("sampler=%s/children=%d", v.name, children), func(b *testing.B) {
+				var tp trace.TracerProvider
 				var tracer trace.Tracer
-				if v.tp != nil {
-					tracer = v.tp.Tracer("floor")
+				if v.provider != nil {
+					tp = v.provider()
+					tracer = tp.Tracer("floor")
 				}
 				var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					for range children {
@@ -56,16 +71,24 @@ func BenchmarkInstrumentationFloor(b *testing.B) {
 					_, _ = io.Copy(io.Discard, r.Body)
 					_, _ = w.Write(body)
 				})
-				if v.tp != nil {
-					h = otelhttp.NewHandler(h, "POST /orders", otelhttp.WithTracerProvider(v.tp),
+				if tp != nil {
+					h = otelhttp.NewHandler(h, "POST /orders", otelhttp.WithTracerProvider(tp),
 						otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()))
 				}
 				w := httptest.NewRecorder()
-				b.ReportAllocs()
-				for b.Loop() {
+				serve := func() {
 					r := httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/orders", bytes.NewReader(body))
 					w.Body.Reset()
 					h.ServeHTTP(w, r)
+				}
+				// Warm up: the adaptive sampler starts by sampling everything
+				// and settles on its budget within its first intervals.
+				for start := time.Now(); time.Since(start) < 50*time.Millisecond; {
+					serve()
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					serve()
 				}
 			})
 		}

@@ -51,13 +51,14 @@ func (h *histogram) merge(o *histogram) {
 	h.n += o.n
 }
 
-// percentile returns the latency under which p of the requests fell.
+// percentile returns the latency under which p of the requests fell: the
+// middle of its bucket, within 0.8%.
 func (h *histogram) percentile(p float64) time.Duration {
 	want := int64(math.Ceil(p * float64(h.n)))
 	var seen int64
 	for i, c := range h.counts {
 		if seen += c; seen >= want && c > 0 {
-			return bucketValue(i)
+			return (bucketValue(i) + bucketValue(i+1)) / 2
 		}
 	}
 	return 0
@@ -70,18 +71,18 @@ type measurement struct {
 	elapsed  time.Duration
 	cpu      time.Duration // user + system CPU of the whole process
 	hist     histogram
-	peakRSS  int64 // bytes, this run's peak (VmHWM after resetting it)
-	started  int64
+	peakRSS  int64 // bytes, this run's peak (VmHWM after resetting it); -1 if unknown
+	started  int64 // spans, during the measured run
 	exported int64
+	failed   int64
 	dropped  int64
 	settled  time.Duration // how long the run waited for the machine to be quiet
 }
 
 // drive runs a closed loop: concurrency goroutines each sending a request
-// as soon as the last one answered, for d.
+// as soon as the last one answered, for d. The caller reads the CPU and
+// the peak resident set around it.
 func drive(s *server, concurrency int, d time.Duration) measurement {
-	resetPeakRSS()
-	cpu0 := cpuTime()
 	start := time.Now()
 	deadline := start.Add(d)
 	var (
@@ -113,9 +114,7 @@ func drive(s *server, concurrency int, d time.Duration) measurement {
 	}
 	wg.Wait()
 	m.elapsed = time.Since(start)
-	m.cpu = cpuTime() - cpu0
 	m.requests = m.hist.n
-	m.peakRSS = peakRSS()
 	return m
 }
 
@@ -130,7 +129,7 @@ func cpuTime() time.Duration {
 // resetPeakRSS resets the kernel's record of the process's peak resident
 // set (Linux: writing 5 to /proc/self/clear_refs), so that each run
 // reports its own.
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+func resetPeakRSS() error { return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // peakRSS reads VmHWM, the peak resident set since the last reset.
 func peakRSS() int64 {
@@ -147,14 +146,14 @@ func peakRSS() int64 {
 	return 0
 }
 
-// settle waits at least min, then until the machine's CPUs were at most
+// settle waits at least least, then until the machine's CPUs were at most
 // 10% busy over a tenth of a second (the collector done digesting the
-// previous run's spans, other tenants quiet), or until max has passed.
-// It returns how long it waited.
-func settle(min, max time.Duration) time.Duration {
+// previous run's spans, other tenants quiet), or until most has passed
+// since it was called. It returns how long it waited.
+func settle(least, most time.Duration) time.Duration {
 	start := time.Now()
-	time.Sleep(min)
-	for time.Since(start) < max {
+	time.Sleep(least)
+	for time.Since(start) < most {
 		busy0, total0, ok := cpuStat()
 		time.Sleep(100 * time.Millisecond)
 		busy1, total1, ok1 := cpuStat()
@@ -177,7 +176,9 @@ func cpuStat() (busy, total uint64, ok bool) {
 	if len(fields) < 5 || fields[0] != "cpu" {
 		return 0, 0, false
 	}
-	for i, f := range fields[1:] {
+	// user nice system idle iowait irq softirq steal; guest and
+	// guest_nice that follow are already counted in user and nice.
+	for i, f := range fields[1:min(len(fields), 9)] {
 		v, err := strconv.ParseUint(f, 10, 64)
 		if err != nil {
 			return 0, 0, false

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -118,6 +119,9 @@ func startServer(framework string, tp trace.TracerProvider, childSpans bool, con
 		work.tracer = tp.Tracer("github.com/otlpgo/otlpgo/benchmarks/cmd/overhead")
 	}
 	mp := metricnoop.NewMeterProvider() // tracing overhead alone: instrumentation metrics off
+	// W3C trace context and baggage, as otelx installs globally; requests
+	// arrive without a traceparent, as at an edge service.
+	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	switch framework {
 	case "net/http":
 		var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -133,14 +137,14 @@ func startServer(framework string, tp trace.TracerProvider, childSpans bool, con
 			http.Error(w, err.Error(), http.StatusBadRequest)
 		})
 		if tp != nil {
-			h = otelhttp.NewHandler(h, "POST /orders", otelhttp.WithTracerProvider(tp), otelhttp.WithMeterProvider(mp))
+			h = otelhttp.NewHandler(h, "POST /orders", otelhttp.WithTracerProvider(tp), otelhttp.WithMeterProvider(mp), otelhttp.WithPropagators(prop))
 		}
 		return httpServer(ln, h, body, concurrency), nil
 	case "gin":
 		gin.SetMode(gin.ReleaseMode)
 		r := gin.New()
 		if tp != nil {
-			r.Use(otelgin.Middleware("overhead", otelgin.WithTracerProvider(tp), otelgin.WithMeterProvider(mp)))
+			r.Use(otelgin.Middleware("overhead", otelgin.WithTracerProvider(tp), otelgin.WithMeterProvider(mp), otelgin.WithPropagators(prop)))
 		}
 		r.POST("/orders", func(c *gin.Context) {
 			in, err := c.GetRawData()
@@ -157,7 +161,7 @@ func startServer(framework string, tp trace.TracerProvider, childSpans bool, con
 	case "grpc":
 		opts := []grpc.ServerOption{grpc.ForceServerCodec(rawCodec{})}
 		if tp != nil {
-			opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp))))
+			opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp), otelgrpc.WithPropagators(prop))))
 		}
 		s := grpc.NewServer(opts...)
 		s.RegisterService(&grpc.ServiceDesc{
@@ -183,7 +187,9 @@ func startServer(framework string, tp trace.TracerProvider, childSpans bool, con
 				var out []byte
 				return conn.Invoke(ctx, "/overhead.Orders/Place", body, &out)
 			},
-			close: func() { conn.Close(); s.Stop() },
+			// GracefulStop waits for the handlers, so that every server
+			// span has ended before the telemetry shuts down.
+			close: func() { conn.Close(); s.GracefulStop() },
 		}, nil
 	}
 	ln.Close()
@@ -215,7 +221,9 @@ func httpServer(ln net.Listener, h http.Handler, body []byte, concurrency int) *
 		},
 		close: func() {
 			client.CloseIdleConnections()
-			_ = srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
 		},
 	}
 }
