@@ -70,7 +70,7 @@ type measurement struct {
 	errors   int64
 	elapsed  time.Duration
 	cpu      time.Duration // user + system CPU of the whole process
-	hist     histogram
+	hist     *histogram // 32 KB: shared, not copied with the measurement
 	peakRSS  int64 // bytes, this run's peak (VmHWM after resetting it); -1 if unknown
 	started  int64 // spans, during the measured run
 	exported int64
@@ -87,7 +87,7 @@ func drive(s *server, concurrency int, d time.Duration) measurement {
 	deadline := start.Add(d)
 	var (
 		mu sync.Mutex
-		m  measurement
+		m  = measurement{hist: new(histogram)}
 		wg sync.WaitGroup
 	)
 	for range concurrency {
