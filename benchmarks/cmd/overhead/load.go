@@ -70,9 +70,9 @@ type measurement struct {
 	errors   int64
 	elapsed  time.Duration
 	cpu      time.Duration // user + system CPU of the whole process
-	hist     *histogram // 32 KB: shared, not copied with the measurement
-	peakRSS  int64 // bytes, this run's peak (VmHWM after resetting it); -1 if unknown
-	started  int64 // spans, during the measured run
+	hist     *histogram    // 32 KB: shared, not copied with the measurement
+	peakRSS  int64         // bytes, this run's peak (VmHWM after resetting it); -1 if unknown
+	started  int64         // spans, during the measured run
 	exported int64
 	failed   int64
 	dropped  int64
