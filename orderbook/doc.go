@@ -45,8 +45,8 @@
 // replays it on start, so a restarted engine goes on with the book it had;
 // [Replay] rebuilds a book from any log, and [Book.AppendSnapshot] shows
 // it is the same book, byte for byte. [RestoreBook] turns a snapshot back
-// into a book, so that a restart from [Engine.Snapshot] applies only the
-// log's later commands instead of its whole history. Measured here (BenchmarkEngine),
+// into a book, so that a replica or a recovery tool can start from
+// [Engine.Snapshot] and apply only the log's later commands. Measured here (BenchmarkEngine),
 // ~7 million commands a second end to end with one or two producers,
 // logging to a file (~145 ns a command, against ~65 ns for the same stream
 // applied to a Book directly); a million-command log replays in ~120 ms. It traces one span

@@ -181,8 +181,8 @@ func ExampleOpenEngine() {
 }
 
 // A snapshot and the log's later commands rebuild the book without
-// replaying the whole log: RestoreBook, then ReadLog and Apply from the
-// snapshot's sequence number on.
+// replaying the whole log: RestoreBook, then ReadLog and Apply of the
+// commands after the snapshot's sequence number.
 func ExampleRestoreBook() {
 	ctx := context.Background()
 	var log bytes.Buffer
@@ -229,7 +229,11 @@ func ExampleRestoreBook() {
 		fmt.Println(err)
 		return
 	}
-	replayed, _, _ := orderbook.Replay(bytes.NewReader(log.Bytes()))
+	replayed, _, err := orderbook.Replay(bytes.NewReader(log.Bytes()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	price, _ := book.LastPrice()
 	fmt.Println("snapshot at command", at, "then", applied, "commands; last trade", price)
 	fmt.Println("same book as a full replay:", bytes.Equal(book.AppendSnapshot(nil), replayed.AppendSnapshot(nil)))

@@ -1,6 +1,9 @@
 package orderbook
 
-import "math/bits"
+import (
+	"math/bits"
+	"math/rand/v2"
+)
 
 // orderIndex maps the IDs of resting orders to them. It is an open
 // addressing table with linear probing and backward-shift deletion, owned
@@ -12,6 +15,7 @@ type orderIndex struct {
 	slots []indexSlot // len is a power of two, at most half full
 	shift uint        // 64 - log2(len(slots))
 	n     int
+	seed  uint64 // random, set on the first grow
 }
 
 type indexSlot struct {
@@ -21,8 +25,12 @@ type indexSlot struct {
 
 const minIndexSlots = 64
 
+// home is the slot an ID hashes to: Fibonacci hashing, which spreads the
+// sequential IDs exchanges use, of the ID xored with the index's random
+// seed, so that IDs chosen to share a slot in one index (a snapshot or a
+// stream crafted against the multiplier) do not in another.
 func (x *orderIndex) home(id OrderID) uint64 {
-	return (uint64(id) * 0x9E3779B97F4A7C15) >> x.shift
+	return ((uint64(id) ^ x.seed) * 0x9E3779B97F4A7C15) >> x.shift
 }
 
 // get returns the order with the ID, or nil.
@@ -95,6 +103,9 @@ func (x *orderIndex) del(id OrderID) {
 }
 
 func (x *orderIndex) grow() {
+	if x.slots == nil {
+		x.seed = rand.Uint64()
+	}
 	size := max(minIndexSlots, 2*len(x.slots))
 	old := x.slots
 	x.slots = make([]indexSlot, size)

@@ -46,3 +46,20 @@ func FuzzOrderIndex(f *testing.F) {
 		}
 	})
 }
+
+// TestOrderIndexResistsCraftedIDs: IDs chosen so that the Fibonacci
+// multiplier alone sends them all to one slot at every table size (a
+// snapshot or order stream crafted against it) must spread once the
+// index's random seed is mixed in, or every insert would walk them all.
+func TestOrderIndexResistsCraftedIDs(t *testing.T) {
+	const inverse = 0xF1DE83E19937733D // of the multiplier, mod 2^64
+	ids := make([]orderbook.OrderID, 20_000)
+	for j := range ids {
+		ids[j] = orderbook.OrderID((1<<63 + uint64(j)) * inverse)
+	}
+	if mean := orderbook.MeanProbe(ids); mean > 4 {
+		t.Fatalf("crafted IDs: a get visits %.1f slots on average, want a few", mean)
+	} else {
+		t.Logf("crafted IDs: %.2f slots visited per get", mean)
+	}
+}

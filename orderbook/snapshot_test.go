@@ -71,6 +71,9 @@ func TestRestoreBookContinuesAlike(t *testing.T) {
 				if !bytes.Equal(r.AppendSnapshot(nil), final) {
 					t.Fatalf("restored book %d ends with a different snapshot", k)
 				}
+				if err := r.CheckInvariants(); err != nil {
+					t.Fatalf("restored book %d at the end: %v", k, err)
+				}
 			}
 			t.Logf("%d restores, %d orders resting at the end", len(restored), b.Len())
 		})
@@ -117,20 +120,30 @@ func TestRestoreBookRejects(t *testing.T) {
 		"negative last":  snapshotOf([]byte{0}, v(-1), noLevels, noLevels, noLevels, noLevels),
 		"redundant varint": snapshotOf([]byte{0}, []byte{0x80, 0x00}, noLevels, noLevels, noLevels,
 			noLevels),
-		"crossed":         snapshotOf([]byte{0}, v(0), oneOrder(105, 1, 5), oneOrder(100, 2, 5), noLevels, noLevels),
-		"duplicate ID":    snapshotOf([]byte{0}, v(0), oneOrder(99, 1, 5), oneOrder(101, 1, 5), noLevels, noLevels),
-		"zero ID":         snapshotOf([]byte{0}, v(0), oneOrder(99, 0, 5), noLevels, noLevels, noLevels),
-		"zero quantity":   snapshotOf([]byte{0}, v(0), oneOrder(99, 1, 0), noLevels, noLevels, noLevels),
-		"above MaxQty":    snapshotOf([]byte{0}, v(0), oneOrder(99, 1, int64(orderbook.MaxQty)+1), noLevels, noLevels, noLevels),
-		"zero price":      snapshotOf([]byte{0}, v(0), oneOrder(0, 1, 5), noLevels, noLevels, noLevels),
-		"empty level":     snapshotOf([]byte{0}, v(0), slices.Concat(u(1), v(99), u(0)), noLevels, noLevels, noLevels),
-		"levels in order": snapshotOf([]byte{0}, v(0), slices.Concat(u(2), v(98), u(1), u(1), u(0), v(5), v(99), u(1), u(2), u(0), v(5)), noLevels, noLevels, noLevels),
-		"stop kind":       snapshotOf([]byte{0}, v(0), noLevels, noLevels, slices.Concat(u(1), v(105), u(1), u(1), u(0), v(5), []byte{byte(orderbook.Limit)}, v(0)), noLevels),
+		"crossed":                 snapshotOf([]byte{0}, v(0), oneOrder(105, 1, 5), oneOrder(100, 2, 5), noLevels, noLevels),
+		"duplicate ID":            snapshotOf([]byte{0}, v(0), oneOrder(99, 1, 5), oneOrder(101, 1, 5), noLevels, noLevels),
+		"zero ID":                 snapshotOf([]byte{0}, v(0), oneOrder(99, 0, 5), noLevels, noLevels, noLevels),
+		"zero quantity":           snapshotOf([]byte{0}, v(0), oneOrder(99, 1, 0), noLevels, noLevels, noLevels),
+		"above MaxQty":            snapshotOf([]byte{0}, v(0), oneOrder(99, 1, int64(orderbook.MaxQty)+1), noLevels, noLevels, noLevels),
+		"zero price":              snapshotOf([]byte{0}, v(0), oneOrder(0, 1, 5), noLevels, noLevels, noLevels),
+		"empty level":             snapshotOf([]byte{0}, v(0), slices.Concat(u(1), v(99), u(0)), noLevels, noLevels, noLevels),
+		"bid levels out of order": snapshotOf([]byte{0}, v(0), slices.Concat(u(2), v(98), u(1), u(1), u(0), v(5), v(99), u(1), u(2), u(0), v(5)), noLevels, noLevels, noLevels),
+		"stop kind":               snapshotOf([]byte{0}, v(0), noLevels, noLevels, slices.Concat(u(1), v(105), u(1), u(1), u(0), v(5), []byte{byte(orderbook.Limit)}, v(0)), noLevels),
 		"stop-limit without a limit": snapshotOf([]byte{0}, v(0), noLevels, noLevels,
 			slices.Concat(u(1), v(105), u(1), u(1), u(0), v(5), []byte{byte(orderbook.StopLimit)}, v(0)), noLevels),
 		"stop already reached": snapshotOf([]byte{0}, v(110), noLevels, noLevels,
 			slices.Concat(u(1), v(105), u(1), u(1), u(0), v(5), []byte{byte(orderbook.Stop)}, v(0)), noLevels),
 		"huge level count": snapshotOf([]byte{0}, v(0), u(1<<62)),
+		"huge order count": snapshotOf([]byte{0}, v(0), u(1), v(99), u(1<<62)),
+		"sell stop already reached": snapshotOf([]byte{0}, v(80), noLevels, noLevels, noLevels,
+			slices.Concat(u(1), v(90), u(1), u(1), u(0), v(5), []byte{byte(orderbook.Stop)}, v(0))),
+		"buy stop levels out of order": snapshotOf([]byte{0}, v(0), noLevels, noLevels,
+			slices.Concat(u(2), v(106), u(1), u(1), u(0), v(5), []byte{byte(orderbook.Stop)}, v(0), v(105), u(1), u(2), u(0), v(5), []byte{byte(orderbook.Stop)}, v(0)), noLevels),
+		"one price twice": snapshotOf([]byte{0}, v(0), slices.Concat(u(2), v(99), u(1), u(1), u(0), v(5), v(99), u(1), u(2), u(0), v(5)), noLevels, noLevels, noLevels),
+		"an ID resting and pending": snapshotOf([]byte{0}, v(0), oneOrder(99, 1, 5), noLevels,
+			slices.Concat(u(1), v(105), u(1), u(1), u(0), v(5), []byte{byte(orderbook.Stop)}, v(0)), noLevels),
+		"negative stop limit": snapshotOf([]byte{0}, v(0), noLevels, noLevels,
+			slices.Concat(u(1), v(105), u(1), u(1), u(0), v(5), []byte{byte(orderbook.StopLimit)}, v(-3)), noLevels),
 	}
 	for i := range good {
 		cases[fmt.Sprintf("cut at byte %d", i)] = good[:i]
@@ -138,7 +151,7 @@ func TestRestoreBookRejects(t *testing.T) {
 	for name, data := range cases {
 		b, err := orderbook.RestoreBook(data)
 		if !errors.Is(err, orderbook.ErrCorruptSnapshot) || b != nil {
-			t.Errorf("%s: RestoreBook = %v, %v; want nil and ErrCorruptSnapshot", name, b, err)
+			t.Errorf("%s: RestoreBook returned a book: %t, error %v; want no book and ErrCorruptSnapshot", name, b != nil, err)
 		}
 	}
 	_, err := orderbook.RestoreBook(cases["crossed"])
@@ -163,7 +176,7 @@ func FuzzRestoreBook(f *testing.F) {
 		b, err := orderbook.RestoreBook(data)
 		if err != nil {
 			if !errors.Is(err, orderbook.ErrCorruptSnapshot) || b != nil {
-				t.Fatalf("RestoreBook = %v, %v; want nil and ErrCorruptSnapshot", b, err)
+				t.Fatalf("RestoreBook returned a book: %t, error %v; want no book and ErrCorruptSnapshot", b != nil, err)
 			}
 			return
 		}
@@ -174,7 +187,7 @@ func FuzzRestoreBook(f *testing.F) {
 			t.Fatal("an accepted snapshot is not the restored book's snapshot")
 		}
 		s := newCommandStream(uint64(len(data)), 11)
-		s.nextID = 1 << 40 // clear of the restored IDs
+		s.nextID = 1 << 40 // clear of the IDs seed snapshots hold (a clash is only a rejected duplicate)
 		var events []orderbook.Event
 		for range 50 {
 			events = b.Apply(s.next(), events[:0])
