@@ -122,14 +122,23 @@ func (s *bookSide) crosses(p, limit Price) bool {
 	return p <= limit
 }
 
+// levelChunk is how many levels a book allocates at once when its free
+// list runs dry, as orderChunk is for orders.
+const levelChunk = 64
+
 func (b *Book) newLevel(p Price) *level {
-	if n := len(b.freeLevels); n > 0 {
-		l := b.freeLevels[n-1]
-		b.freeLevels = b.freeLevels[:n-1]
-		*l = level{price: p}
-		return l
+	n := len(b.freeLevels)
+	if n == 0 {
+		chunk := make([]level, levelChunk)
+		for i := range chunk {
+			b.freeLevels = append(b.freeLevels, &chunk[len(chunk)-1-i])
+		}
+		n = len(b.freeLevels)
 	}
-	return &level{price: p}
+	l := b.freeLevels[n-1]
+	b.freeLevels = b.freeLevels[:n-1]
+	*l = level{price: p}
+	return l
 }
 
 // orderChunk is how many orders a book allocates at once when its free

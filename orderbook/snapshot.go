@@ -57,7 +57,7 @@ func (b *Book) AppendSnapshot(dst []byte) []byte {
 // book would have. With Engine.Snapshot's sequence number, a Book (a
 // replica, a recovery tool) is rebuilt from the snapshot and the log's
 // commands after it (ReadLog and Book.Apply) instead of the whole log;
-// OpenEngine itself still replays its whole file. It costs ~170 ns an
+// OpenEngine itself still replays its whole file. It costs ~160-230 ns an
 // order, validation included. Anything but the bytes of AppendSnapshot
 // returns an error wrapping ErrCorruptSnapshot that says what is wrong;
 // RestoreBook never panics on bad input.
