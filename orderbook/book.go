@@ -127,18 +127,27 @@ func (s *bookSide) crosses(p, limit Price) bool {
 const levelChunk = 64
 
 func (b *Book) newLevel(p Price) *level {
-	n := len(b.freeLevels)
-	if n == 0 {
-		chunk := make([]level, levelChunk)
-		for i := range chunk {
-			b.freeLevels = append(b.freeLevels, &chunk[len(chunk)-1-i])
-		}
-		n = len(b.freeLevels)
-	}
-	l := b.freeLevels[n-1]
-	b.freeLevels = b.freeLevels[:n-1]
-	*l = level{price: p}
+	l := take(&b.freeLevels, levelChunk)
+	l.price = p
 	return l
+}
+
+// take returns a zeroed T from the free list, refilling the list with a
+// chunk of n when it runs dry, so that a growing book allocates once per
+// chunk rather than once per order or level.
+func take[T any](free *[]*T, n int) *T {
+	if len(*free) == 0 {
+		chunk := make([]T, n)
+		for i := range chunk {
+			*free = append(*free, &chunk[n-1-i])
+		}
+	}
+	last := len(*free) - 1
+	v := (*free)[last]
+	*free = (*free)[:last]
+	var zero T
+	*v = zero
+	return v
 }
 
 // orderChunk is how many orders a book allocates at once when its free
@@ -146,20 +155,7 @@ func (b *Book) newLevel(p Price) *level {
 // than once per order.
 const orderChunk = 256
 
-func (b *Book) newOrder() *order {
-	n := len(b.freeOrders)
-	if n == 0 {
-		chunk := make([]order, orderChunk)
-		for i := range chunk {
-			b.freeOrders = append(b.freeOrders, &chunk[len(chunk)-1-i])
-		}
-		n = len(b.freeOrders)
-	}
-	o := b.freeOrders[n-1]
-	b.freeOrders = b.freeOrders[:n-1]
-	*o = order{}
-	return o
-}
+func (b *Book) newOrder() *order { return take(&b.freeOrders, orderChunk) }
 
 // find returns the index of the level at p, or where it would be
 // inserted, and whether it is there. It scans a few levels from the best
