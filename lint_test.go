@@ -1,6 +1,7 @@
 package otlpgo_test
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -79,5 +80,61 @@ func TestImportRulesCatchViolations(t *testing.T) {
 		if got := importViolations(tt.pkg, tt.deps); len(got) != tt.want {
 			t.Errorf("%s with %v: %d violations %q, want %d", tt.pkg, tt.deps, len(got), got, tt.want)
 		}
+	}
+}
+
+// leaves import nothing of this module and no OpenTelemetry: fp and
+// ringbuffer are meant to be used without pulling in the API, and panics
+// is what they use to recover.
+var leaves = []string{"panics", "fp", "ringbuffer", "internal/checked"}
+
+// TestLeavesStayLeaves fails when a leaf package gains a dependency on the
+// OpenTelemetry API or on another package of this module (other than
+// panics, which is a leaf itself).
+func TestLeavesStayLeaves(t *testing.T) {
+	for _, leaf := range leaves {
+		out, err := exec.Command("go", "list", "-f", `{{join .Deps "\n"}}`, module+"/"+leaf).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", leaf, err, out)
+		}
+		for dep := range strings.Lines(string(out)) {
+			dep = strings.TrimSpace(dep)
+			if strings.HasPrefix(dep, "go.opentelemetry.io/") ||
+				(strings.HasPrefix(dep, module+"/") && dep != module+"/panics") {
+				t.Errorf("%s depends on %s; it must stay a leaf", leaf, dep)
+			}
+		}
+	}
+}
+
+// TestOneRecoverHelper fails when a library package calls recover()
+// itself: every goroutine the library starts and every user callback it
+// calls runs under package panics, so a panic always comes back as a
+// *panics.Error through the call that owns it.
+func TestOneRecoverHelper(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.Dir}}{{range .GoFiles}} {{.}}{{end}}`, module+"/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	files := 0
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || strings.HasSuffix(fields[0], "/panics") {
+			continue
+		}
+		for _, name := range fields[1:] {
+			path := fields[0] + "/" + name
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files++
+			if strings.Contains(string(src), "recover()") {
+				t.Errorf("%s calls recover(); use panics.Try or panics.Recover", path)
+			}
+		}
+	}
+	if files < 20 {
+		t.Fatalf("saw only %d files; the check saw nothing", files)
 	}
 }

@@ -12,7 +12,7 @@
 // Telemetry follows what it costs: a span per run or pipeline, metrics
 // kept in atomics and read when collected, and a span per item only with
 // WithItemSpans (a recorded span costs about 25 times a tiny task).
-// Panics in tasks and stages come back as *errs.PanicError with the
+// Panics in tasks and stages come back as *panics.Error with the
 // stack, pond's choice rather than errgroup's (which crashes) or conc's
 // (which re-panics). No goroutine outlives its owner: Shutdown,
 // RunPipeline's return, or the end of the channels FanOut and FanIn

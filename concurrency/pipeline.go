@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"runtime/debug"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otlpgo/otlpgo/errs"
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 // StageError is a pipeline's error: the stage that failed, and why.
@@ -34,7 +34,7 @@ type Stage[In, Out any] struct {
 }
 
 // NewStage returns a stage that runs fn on workers goroutines. A panic in
-// fn fails the pipeline with an *errs.PanicError. It returns
+// fn fails the pipeline with a *panics.Error. It returns
 // ErrInvalidWorkers for workers < 1.
 func NewStage[In, Out any](name string, workers int, fn func(context.Context, In) (Out, error)) (Stage[In, Out], error) {
 	if workers < 1 {
@@ -161,13 +161,9 @@ func (g *group) failed() bool {
 	return g.err != nil
 }
 
-// protect calls fn, turning a panic into an *errs.PanicError.
+// protect calls fn, turning a panic into a *panics.Error.
 func protect[In, Out any](ctx context.Context, fn func(context.Context, In) (Out, error), v In) (out Out, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = &errs.PanicError{Value: p, Stack: debug.Stack()}
-		}
-	}()
+	defer panics.Recover(&err)
 	return fn(ctx, v)
 }
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/otlpgo/otlpgo/concurrency"
-	"github.com/otlpgo/otlpgo/errs"
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 func mustStage[In, Out any](t *testing.T, name string, workers int, fn func(context.Context, In) (Out, error)) concurrency.Stage[In, Out] {
@@ -72,7 +72,7 @@ func TestPipelineErrorsNameTheStage(t *testing.T) {
 		return x, nil
 	})
 	err = concurrency.RunPipeline(context.Background(), count(100), boom, func(context.Context, int) error { return nil })
-	var pe *errs.PanicError
+	var pe *panics.Error
 	if !errors.As(err, &se) || se.Stage != "boom" || !errors.As(err, &pe) {
 		t.Fatalf("panic in a stage: %v", err)
 	}

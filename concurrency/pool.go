@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otlpgo/otlpgo/errs"
+	"github.com/otlpgo/otlpgo/panics"
 	"github.com/otlpgo/otlpgo/ringbuffer"
 )
 
@@ -44,7 +44,7 @@ func (e *TaskError) Unwrap() error { return e.Err }
 // tasks from a bounded queue (a ringbuffer.MPMC): Submit and Run block
 // while it is full, so a slow pool slows its callers instead of growing
 // without bound. A panic in the function is recovered and returned as the
-// task's error, an *errs.PanicError with the stack. Shutdown stops the
+// task's error, a *panics.Error with the stack. Shutdown stops the
 // workers once the queue is drained; none outlives it.
 //
 // A WorkerPool is safe for concurrent use by multiple goroutines and must
@@ -219,25 +219,19 @@ func (p *WorkerPool[In, Out]) execute(t *task[In, Out]) {
 // safely runs a Submit callback (or the error handler), reporting a panic
 // in it to the error handler instead of crashing the worker.
 func (p *WorkerPool[In, Out]) safely(f func()) {
-	defer func() {
-		if v := recover(); v != nil {
-			perr := &errs.PanicError{Value: v, Stack: debug.Stack()}
-			func() {
-				defer func() { _ = recover() }() // a panicking error handler is dropped
-				p.cfg.errorHandler(fmt.Errorf("concurrency: %s: a Submit callback panicked: %w", p.cfg.name, perr))
-			}()
-		}
-	}()
-	f()
+	err := panics.Try(func() error { f(); return nil })
+	if err != nil {
+		// A panicking error handler is dropped: there is nobody left to tell.
+		_ = panics.Try(func() error {
+			p.cfg.errorHandler(fmt.Errorf("concurrency: %s: a Submit callback panicked: %w", p.cfg.name, err))
+			return nil
+		})
+	}
 }
 
-// call runs fn, turning a panic into an *errs.PanicError.
+// call runs fn, turning a panic into a *panics.Error.
 func (p *WorkerPool[In, Out]) call(ctx context.Context, in In) (out Out, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = &errs.PanicError{Value: v, Stack: debug.Stack()}
-		}
-	}()
+	defer panics.Recover(&err)
 	return p.fn(ctx, in)
 }
 

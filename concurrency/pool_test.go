@@ -14,6 +14,7 @@ import (
 
 	"github.com/otlpgo/otlpgo/concurrency"
 	"github.com/otlpgo/otlpgo/errs"
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 func TestMain(m *testing.M) {
@@ -91,7 +92,7 @@ func TestPanicsBecomeErrors(t *testing.T) {
 		return x, nil
 	})
 	_, err := p.Run(context.Background(), []int{1, 2, 3, 4})
-	var pe *errs.PanicError
+	var pe *panics.Error
 	var te *concurrency.TaskError
 	if !errors.As(err, &pe) || !errors.As(err, &te) || te.Index != 2 || pe.Value != "three" || len(pe.Stack) == 0 {
 		t.Fatalf("panic: %v", err)
@@ -296,7 +297,7 @@ func TestZeroValuesAndCallbackPanics(t *testing.T) {
 	var reported atomic.Int64
 	p := newPool(t, 1, func(_ context.Context, x int) (int, error) { return x, nil },
 		concurrency.WithErrorHandler(func(err error) {
-			var pe *errs.PanicError
+			var pe *panics.Error
 			if errors.As(err, &pe) {
 				reported.Add(1)
 			}

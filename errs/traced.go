@@ -3,7 +3,6 @@ package errs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"reflect"
 	"sync"
 
@@ -155,23 +154,3 @@ func Split(err error) []error {
 	}
 	return out
 }
-
-// PanicError is a panic recovered by a worker, stage or step and returned
-// as an error: the panic value and the stack of the goroutine that
-// panicked. fp.ParallelMap and package concurrency return it.
-type PanicError struct {
-	Value any
-	Stack []byte
-}
-
-// Error says what panicked.
-func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
-
-// Unwrap returns the panic value if it is an error, for errors.Is.
-func (e *PanicError) Unwrap() error {
-	err, _ := e.Value.(error)
-	return err
-}
-
-// ErrorType returns "panic".
-func (e *PanicError) ErrorType() string { return "panic" }

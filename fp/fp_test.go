@@ -13,8 +13,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/otlpgo/otlpgo/errs"
 	"github.com/otlpgo/otlpgo/fp"
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 func TestMain(m *testing.M) {
@@ -166,7 +166,7 @@ func TestParallelMapBoundErrorsAndPanicsConcurrentSafe(t *testing.T) {
 		}
 		return x, nil
 	})
-	var pe *errs.PanicError
+	var pe *panics.Error
 	if !errors.As(err, &pe) || pe.Value != "seven" || len(pe.Stack) == 0 {
 		t.Fatalf("panic came back as %v", err)
 	}

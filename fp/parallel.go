@@ -3,17 +3,16 @@ package fp
 import (
 	"context"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
-	"github.com/otlpgo/otlpgo/errs"
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 // ParallelMap applies f to every element of s with at most limit calls
 // running at once (limit < 1 means runtime.GOMAXPROCS), and returns the
 // results in the order of s. The first error, or a panic in f (returned
-// as an *errs.PanicError with its stack), cancels the context the other
+// as a *panics.Error with its stack), cancels the context the other
 // calls receive and is returned once every call has returned: no
 // goroutine outlives ParallelMap. If ctx is cancelled first, it returns
 // ctx's error. Results of elements not reached are zero.
@@ -64,12 +63,8 @@ func ParallelMap[S ~[]T, T, U any](ctx context.Context, s S, limit int, f func(c
 	return out, nil
 }
 
-// protect calls f, turning a panic into an *errs.PanicError.
+// protect calls f, turning a panic into a *panics.Error.
 func protect[T, U any](ctx context.Context, f func(context.Context, T) (U, error), v T) (u U, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = &errs.PanicError{Value: p, Stack: debug.Stack()}
-		}
-	}()
+	defer panics.Recover(&err)
 	return f(ctx, v)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/otlpgo/otlpgo/errs"
 	"github.com/otlpgo/otlpgo/internal/txlog"
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 // Log is the durable log a Coordinator writes every transition to: see
@@ -368,10 +368,11 @@ func call(ctx context.Context, timeout time.Duration, fn func(context.Context, s
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			err = errs.Permanent(&errs.PanicError{Value: p, Stack: debug.Stack()})
+	if err = panics.Try(func() error { return fn(ctx, key, input) }); err != nil {
+		var pe *panics.Error
+		if errors.As(err, &pe) {
+			err = errs.Permanent(err) // a panic is a bug: retrying repeats it
 		}
-	}()
-	return fn(ctx, key, input)
+	}
+	return err
 }

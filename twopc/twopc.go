@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/otlpgo/otlpgo/errs"
 	"github.com/otlpgo/otlpgo/internal/txlog"
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 // Log is the durable log the coordinator writes its decisions to: see
@@ -289,11 +289,5 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 	return n, errsOut.Err()
 }
 
-func protect(f func() error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = &errs.PanicError{Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return f()
-}
+// protect calls f, turning a panic into a *panics.Error.
+func protect(f func() error) error { return panics.Try(f) }

@@ -1,0 +1,20 @@
+// Package panics turns a recovered panic into an error a caller can match:
+// [Error] holds the panic value and the stack of the goroutine that
+// panicked, and [Try] and [Recover] are the one recover helper that every
+// goroutine this library starts and every callback it calls runs under.
+//
+//	err := panics.Try(func() error { return userCallback(ctx) })
+//	var pe *panics.Error
+//	if errors.As(err, &pe) {
+//		log.Printf("callback panicked: %v\n%s", pe.Value, pe.Stack)
+//	}
+//
+// It is a leaf: it imports only the standard library, so package fp and
+// ringbuffer stay free of OpenTelemetry.
+//
+// # What does not belong here
+//
+// Logging, re-panicking and crash reporting belong to the application. A
+// panic is a bug; this package only makes sure that a bug in one callback
+// comes back through the call that owns it instead of killing the process.
+package panics
