@@ -12,7 +12,9 @@
 # 3. Checks formatting (gofmt), go.mod tidiness, go vet and staticcheck.
 # 4. Runs every benchmark once (-benchtime=1x) so they stay runnable, here
 #    and in the separate benchmarks/ module, the
-#    ...ConcurrentSafe tests 100 times under -race, and last the whole suite:
+#    ...ConcurrentSafe tests 100 times under -race, every fuzz target for
+#    a short fixed time (OTLPGO_FUZZTIME, default 5s; seed corpora run in
+#    every go test anyway), and last the whole suite:
 #    go test -race ./...
 #
 # With CI=true, tests that need the collector or PostgreSQL fail instead
@@ -59,6 +61,9 @@ step "benchmarks module (comparisons with other libraries), once each"
 
 step "go test -race -count=100 -run ConcurrentSafe ./..."
 go test -race -count=100 -run 'ConcurrentSafe$' ./...
+
+step "fuzz: every target for ${OTLPGO_FUZZTIME:-5s} (scripts/fuzz.sh)"
+bash scripts/fuzz.sh "${OTLPGO_FUZZTIME:-5s}"
 
 step "go test -race ./..."
 go test -race -count=1 "$@" ./...
