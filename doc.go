@@ -44,6 +44,8 @@
 //	compensations, a durable log, Recover                        Coordinator.Recover
 //	Two-phase commit over PostgreSQL prepared       twopc        twopc.New, twopc.NewPostgres,
 //	transactions, with a durable decision log                    Coordinator.Run, Recover
+//	Tell a panic in a callback from an error: the   panics       panics.Error, panics.Try
+//	value and stack, matchable with errors.As
 //
 // # The rule for libraries
 //
