@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
+	"github.com/otlpgo/otlpgo/panics"
 	"github.com/otlpgo/otlpgo/ringbuffer"
 )
 
@@ -33,7 +33,9 @@ type Result struct {
 // order. It must be quick and must not block or call the Engine, since
 // matching waits for it; hand the result to another goroutine for slow
 // work. A panic in a handler is recovered and reported to the error
-// handler (see WithErrorHandler) with its stack, and matching goes on.
+// handler (see WithErrorHandler) as an error wrapping a *panics.Error,
+// which holds the panic value and stack (errors.As finds it), and
+// matching goes on.
 type Handler func(Result)
 
 // Engine matches commands from many goroutines on one: callers enqueue
@@ -390,12 +392,11 @@ func (e *Engine) writeFrame(batch []request, frame *frameBuffer) *LogError {
 	return nil
 }
 
-// call runs a handler, recovering a panic so that matching goes on.
+// call runs a handler under panics.Try, so that a panic in it is reported
+// to the error handler as an error wrapping the *panics.Error (with the
+// stack) and matching goes on.
 func (e *Engine) call(h Handler, res Result) {
-	defer func() {
-		if v := recover(); v != nil {
-			e.cfg.errorHandler(fmt.Errorf("orderbook: handler panicked on command %d: %v\n%s", res.Seq, v, debug.Stack()))
-		}
-	}()
-	h(res)
+	if err := panics.Try(func() error { h(res); return nil }); err != nil {
+		e.cfg.errorHandler(fmt.Errorf("orderbook: handler panicked on command %d: %w", res.Seq, err))
+	}
 }

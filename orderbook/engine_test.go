@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/otlpgo/otlpgo/orderbook"
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 // logged is one result as the event stream saw it, with its events copied.
@@ -392,8 +393,13 @@ func TestEngineHandlerPanicIsRecovered(t *testing.T) {
 	if err != nil || seq != 2 || len(events) != 1 || events[0].Kind != orderbook.Cancelled {
 		t.Fatalf("after a panicking handler: %+v seq %d, %v", events, seq, err)
 	}
-	if p := reported.Load(); p == nil || !strings.Contains((*p).Error(), "boom") || !strings.Contains((*p).Error(), "engine_test.go") {
-		t.Fatalf("reported %v, want the panic value and its stack", p)
+	p := reported.Load()
+	if p == nil {
+		t.Fatal("the panic was not reported")
+	}
+	var perr *panics.Error
+	if !errors.As(*p, &perr) || perr.Value != "boom" || !strings.Contains(string(perr.Stack), "engine_test.go") || !strings.Contains((*p).Error(), "boom") {
+		t.Fatalf("reported %v, want an error wrapping a *panics.Error with the value and the stack", *p)
 	}
 }
 
