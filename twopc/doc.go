@@ -4,10 +4,24 @@
 //
 // The coordinator logs each transaction, asks every participant to
 // prepare (each within a timeout), and only if all did logs the decision
-// to commit, durably, before telling any to commit; it retries commit and
-// abort until each participant acknowledges. A transaction the log holds
-// without a decision aborts (presumed abort). Coordinator.Recover, run at
-// start, drives every in-doubt transaction to its logged decision.
+// to commit, durably, before telling any to commit; it retries each
+// participant's commit or abort until it acknowledges, within a budget
+// (WithRetryBudget: 20 attempts within 30s by default), so that neither
+// Run nor Recover runs for ever when ctx has no deadline. A transaction
+// the log holds without a decision aborts (presumed abort).
+// Coordinator.Recover, run at start, drives every in-doubt transaction to
+// its logged decision; one a participant refuses past its budget comes
+// back as an *InDoubtError (errors.Is ErrInDoubt) naming it, stays in the
+// log for the next Recover, and does not hold up the others.
+//
+// # Panics
+//
+// Every method a user gives the coordinator (a Participant's Name and
+// Prepare, a Resource's Commit and Abort, a wrapped Log's writes) runs
+// under package panics, as does every goroutine the coordinator starts:
+// a panic comes back through Run or Recover as a *panics.Error with its
+// stack (errors.As), counted as that call's failure (a panicking Commit
+// is retried like a failing one), and never crashes the process.
 //
 //	a, err := twopc.NewPostgres("orders", ordersPool)
 //	b, err := twopc.NewPostgres("ledger", ledgerPool)

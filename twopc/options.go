@@ -21,12 +21,16 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	prepareTimeout      time.Duration
 	backoff, maxBackoff time.Duration
-	tp                  trace.TracerProvider
-	mp                  metric.MeterProvider
+	// The retry budget of each participant's commit or abort.
+	attempts int
+	elapsed  time.Duration
+	tp       trace.TracerProvider
+	mp       metric.MeterProvider
 }
 
 func newConfig(opts []Option) config {
-	c := config{prepareTimeout: 10 * time.Second, backoff: 10 * time.Millisecond, maxBackoff: time.Second}
+	c := config{prepareTimeout: 10 * time.Second, backoff: 10 * time.Millisecond, maxBackoff: time.Second,
+		attempts: defaultAttempts, elapsed: defaultElapsed}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
@@ -60,6 +64,31 @@ func WithBackoff(initial, cap time.Duration) Option {
 		}
 		if cap > 0 {
 			c.maxBackoff = cap
+		}
+	})
+}
+
+// Defaults of WithRetryBudget.
+const (
+	defaultAttempts = 20
+	defaultElapsed  = 30 * time.Second
+)
+
+// WithRetryBudget bounds phase two: each participant's commit or abort
+// of a transaction is tried at most attempts times, and all its attempts
+// together get elapsed (their context ends then; a Resource must return
+// when its context ends). Defaults: 20 attempts within 30s, whichever
+// runs out first. A participant that has not acknowledged within its
+// budget leaves the transaction in the log with its decision: Run and
+// Recover return an *InDoubtError for it, Recover goes on with the other
+// transactions, and a later Recover tries it again.
+func WithRetryBudget(attempts int, elapsed time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if attempts > 0 {
+			c.attempts = attempts
+		}
+		if elapsed > 0 {
+			c.elapsed = elapsed
 		}
 	})
 }

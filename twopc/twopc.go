@@ -132,13 +132,53 @@ func New(log Log, resources map[string]Resource, opts ...Option) (*Coordinator, 
 	return c, nil
 }
 
+// ErrInDoubt is matched (errors.Is) by every *InDoubtError: a
+// transaction whose decision is logged but not yet carried out on every
+// participant, left in the log for a later Recover.
+var ErrInDoubt = errors.New("twopc: transaction in doubt")
+
+// InDoubtError is returned by Run and Recover for a transaction whose
+// phase two did not finish: a participant did not acknowledge its commit
+// or abort within the retry budget (WithRetryBudget), or has no
+// Resource, or ctx ended. The transaction stays in the log with its
+// decision, and a later Recover drives it again. errors.Is(err,
+// ErrInDoubt) matches it, and errors.Is and errors.As reach each
+// participant's error (a *errs.RetryError holding every attempt's error,
+// a *panics.Error if the Resource panicked) through it.
+type InDoubtError struct {
+	// ID is the transaction's.
+	ID string
+	// Decision is what the log holds: Committed, or Aborted (no decision
+	// logged, so presumed abort).
+	Decision Outcome
+	// Err holds the error of each participant that did not acknowledge,
+	// joined.
+	Err error
+}
+
+// Error names the transaction, its decision and why it is unfinished.
+func (e *InDoubtError) Error() string {
+	return fmt.Sprintf("twopc: transaction %s in doubt (decision %s, not acknowledged by every participant): %v", e.ID, e.Decision, e.Err)
+}
+
+// Unwrap returns the participants' errors.
+func (e *InDoubtError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrInDoubt.
+func (e *InDoubtError) Is(target error) bool { return target == ErrInDoubt }
+
 // Run runs transaction txid over the participants: it logs the
 // transaction, prepares every participant (each within the prepare
 // timeout), and if all prepared logs the commit decision and commits
-// every participant, retrying each until it acknowledges; otherwise it
-// aborts every participant. It returns Committed, or Aborted with the
-// prepare error. An error writing the log, or ctx ending during phase
-// two, leaves the transaction for Recover and returns outcome 0.
+// every participant, retrying each within the retry budget
+// (WithRetryBudget); otherwise it aborts every participant, as retried.
+// It returns Committed, or Aborted with the prepare error. A participant
+// that does not acknowledge within its budget, or ctx ending during
+// phase two, leaves the transaction in the log for Recover: Run returns
+// outcome 0 and an *InDoubtError (joined with the prepare error, if
+// any). An error writing the log also leaves it for Recover and returns
+// outcome 0. A panic in a participant's method or in the log is returned
+// as a *panics.Error (in a commit or abort: within the *InDoubtError).
 func (c *Coordinator) Run(ctx context.Context, txid string, parts ...Participant) (Outcome, error) {
 	if c == nil || c.log == nil {
 		return 0, ErrNoLog
@@ -148,7 +188,9 @@ func (c *Coordinator) Run(ctx context.Context, txid string, parts ...Participant
 	}
 	names := make([]string, len(parts))
 	for i, p := range parts {
-		names[i] = p.Name()
+		if err := protect(func() error { names[i] = p.Name(); return nil }); err != nil {
+			return 0, fmt.Errorf("twopc: participant %d's Name: %w", i, err)
+		}
 		if c.resources[names[i]] == nil {
 			return 0, fmt.Errorf("%w: %q", ErrUnknownParticipant, names[i])
 		}
@@ -157,7 +199,7 @@ func (c *Coordinator) Run(ctx context.Context, txid string, parts ...Participant
 		attribute.String("twopc.id", txid), attribute.StringSlice("twopc.participants", names)))
 	defer span.End()
 	b, _ := json.Marshal(record{Phase: "p", Parts: names})
-	if err := c.log.Create(ctx, txid, b); err != nil {
+	if err := protect(func() error { return c.log.Create(ctx, txid, b) }); err != nil {
 		if errors.Is(err, txlog.ErrExists) {
 			err = fmt.Errorf("%w: %s", ErrDuplicateID, txid)
 		}
@@ -167,17 +209,19 @@ func (c *Coordinator) Run(ctx context.Context, txid string, parts ...Participant
 	c.inflight.Store(txid, true)
 	defer c.inflight.Delete(txid)
 	c.inst.started.Add(ctx, 1)
-	if err := c.prepare(ctx, txid, parts); err != nil {
+	if err := c.prepare(ctx, txid, parts, names); err != nil {
 		out, ferr := c.finish(ctx, txid, "p", names)
 		if ferr != nil {
-			errs.Record(span, ferr)
-			return 0, ferr
+			err = errors.Join(err, ferr)
+			errs.Record(span, err)
+			return 0, err
 		}
 		errs.Record(span, err)
 		return out, err
 	}
 	b, _ = json.Marshal(record{Phase: "c", Parts: names})
-	if err := c.log.Save(ctx, txid, b); err != nil { // the decision, durable before phase two
+	// The decision, durable before phase two.
+	if err := protect(func() error { return c.log.Save(ctx, txid, b) }); err != nil {
 		errs.Record(span, err)
 		return 0, err
 	}
@@ -187,22 +231,25 @@ func (c *Coordinator) Run(ctx context.Context, txid string, parts ...Participant
 }
 
 // prepare prepares every participant at once, each within the timeout,
-// and returns the first failure.
-func (c *Coordinator) prepare(ctx context.Context, txid string, parts []Participant) error {
+// and returns the first failure. Each goroutine runs under panics: a
+// panicking Prepare is that participant's error.
+func (c *Coordinator) prepare(ctx context.Context, txid string, parts []Participant, names []string) error {
 	var wg sync.WaitGroup
 	var errsOut errs.Collector
-	for _, p := range parts {
+	for i, p := range parts {
 		wg.Go(func() {
-			pctx, cancel := context.WithTimeout(ctx, c.cfg.prepareTimeout)
-			defer cancel()
-			pctx, span := c.inst.tracer.Start(pctx, "prepare "+p.Name())
-			defer span.End()
-			err := protect(func() error { return p.Prepare(pctx, txid) })
+			err := protect(func() error {
+				pctx, cancel := context.WithTimeout(ctx, c.cfg.prepareTimeout)
+				defer cancel()
+				pctx, span := c.inst.tracer.Start(pctx, "prepare "+names[i])
+				defer span.End()
+				err := protect(func() error { return p.Prepare(pctx, txid) })
+				errs.Record(span, err)
+				return err
+			})
 			if err != nil {
-				err = fmt.Errorf("prepare %s: %w", p.Name(), err)
-				errsOut.Add(err)
+				errsOut.Add(fmt.Errorf("prepare %s: %w", names[i], err))
 			}
-			errs.Record(span, err)
 		})
 	}
 	wg.Wait()
@@ -210,8 +257,9 @@ func (c *Coordinator) prepare(ctx context.Context, txid string, parts []Particip
 }
 
 // finish drives phase two to the logged decision ("c" commit, "p" abort),
-// retrying each participant until it acknowledges or ctx ends, then
-// forgets the transaction.
+// retrying each participant within the retry budget, then forgets the
+// transaction. If a participant did not acknowledge, it returns an
+// *InDoubtError and the log keeps the decision.
 func (c *Coordinator) finish(ctx context.Context, txid, phase string, names []string) (Outcome, error) {
 	out, verb := Aborted, "abort"
 	if phase == "c" {
@@ -226,25 +274,16 @@ func (c *Coordinator) finish(ctx context.Context, txid, phase string, names []st
 			continue
 		}
 		wg.Go(func() {
-			sctx, span := c.inst.tracer.Start(ctx, verb+" "+name)
-			defer span.End()
-			_, err := errs.Retry(sctx, func(ctx context.Context) (struct{}, error) {
-				if verb == "commit" {
-					return struct{}{}, protect(func() error { return r.Commit(ctx, txid) })
-				}
-				return struct{}{}, protect(func() error { return r.Abort(ctx, txid) })
-			}, errs.WithMaxAttempts(1<<30), errs.WithBackoff(c.cfg.backoff, c.cfg.maxBackoff))
-			if err != nil {
+			if err := protect(func() error { return c.finishOne(ctx, txid, verb, name, r) }); err != nil {
 				failed.Add(fmt.Errorf("%s %s: %w", verb, name, err))
 			}
-			errs.Record(span, err)
 		})
 	}
 	wg.Wait()
 	if err := failed.Err(); err != nil {
-		return 0, err // ctx ended: the log keeps the decision for Recover
+		return 0, &InDoubtError{ID: txid, Decision: out, Err: err}
 	}
-	if err := c.log.Delete(ctx, txid); err != nil {
+	if err := protect(func() error { return c.log.Delete(ctx, txid) }); err != nil {
 		return 0, err
 	}
 	if out == Committed {
@@ -255,14 +294,41 @@ func (c *Coordinator) finish(ctx context.Context, txid, phase string, names []st
 	return out, nil
 }
 
+// finishOne commits or aborts one participant's part, retrying within
+// the budget: at most cfg.attempts calls, all within cfg.elapsed (the
+// calls' context ends then, so that one that hangs is bounded too).
+func (c *Coordinator) finishOne(ctx context.Context, txid, verb, name string, r Resource) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.elapsed)
+	defer cancel()
+	ctx, span := c.inst.tracer.Start(ctx, verb+" "+name)
+	defer span.End()
+	_, err := errs.Retry(ctx, func(ctx context.Context) (struct{}, error) {
+		if verb == "commit" {
+			return struct{}{}, protect(func() error { return r.Commit(ctx, txid) })
+		}
+		return struct{}{}, protect(func() error { return r.Abort(ctx, txid) })
+	}, errs.WithMaxAttempts(c.cfg.attempts), errs.WithMaxElapsed(c.cfg.elapsed), errs.WithBackoff(c.cfg.backoff, c.cfg.maxBackoff))
+	errs.Record(span, err)
+	return err
+}
+
 // Recover drives every in-doubt transaction in the log to its logged
 // decision: commit for those that logged it, abort (presumed) for the
-// rest. It returns how many it finished, and the errors of the others.
+// rest. It returns how many it finished, and the errors of the others:
+// an *InDoubtError for each transaction a participant did not finish
+// within the retry budget (WithRetryBudget), which stays in the log for
+// a later Recover, while Recover goes on with the next. Each transaction
+// costs at most the budget, so Recover returns even with a participant
+// that refuses a transaction for ever and a ctx with no deadline.
 func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 	if c == nil || c.log == nil {
 		return 0, ErrNoLog
 	}
-	recs, err := c.log.Claim(ctx)
+	var recs []txlog.Record
+	err := protect(func() (err error) {
+		recs, err = c.log.Claim(ctx)
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -281,7 +347,11 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 		_, err := c.finish(ctx, r.ID, rec.Phase, rec.Parts)
 		c.inflight.Delete(r.ID)
 		if err != nil {
-			errsOut.Add(fmt.Errorf("twopc %s: %w", r.ID, err))
+			var ide *InDoubtError
+			if !errors.As(err, &ide) {
+				err = fmt.Errorf("twopc %s: %w", r.ID, err)
+			}
+			errsOut.Add(err)
 			continue
 		}
 		n++
