@@ -24,6 +24,29 @@
 // table shared by several coordinator processes that lease the sagas they
 // drive (NewPostgresLog; ~2,100 a second), or memory for tests.
 //
+// # Definitions change; records are checked
+//
+// Each saga's record names the version of its definition that wrote it:
+// the definition's Version (optional) and a fingerprint of its step
+// names that New computes. Recover finishes a saga only with that
+// version, so a deploy that adds, removes, renames or reorders steps (or
+// changes Version) does not run an unfinished saga's remaining steps from
+// another list. To let such sagas end, list the previous version in New
+// as well, before the new one: Run starts sagas on the last definition
+// listed under a name, Recover finishes each with its own.
+//
+// A record that does not fit — an unknown definition, another version, a
+// step or phase out of range, bytes that are not a record this package
+// wrote — is not driven or deleted: it stays in the log (quarantined) and
+// Recover reports it with a *RecordError (ErrUnknownSaga,
+// ErrDefinitionChanged or ErrBadRecord, with the saga's ID and the
+// reason), and goes on with the others; errs.Split lists the joined
+// errors. A damaged bbolt file, or a record whose checksum fails, is an
+// error wrapping ErrCorrupt from OpenBoltLog or Recover, never a panic,
+// and the file is left as it was. Records written before versions
+// existed carry none and are reported as ErrDefinitionChanged: let
+// Recover finish them with the release that wrote them before upgrading.
+//
 // Telemetry: a span per saga ("saga <name>") with a child per step and
 // compensation, and counters saga.started, saga.completed,
 // saga.compensated and saga.stuck.

@@ -67,3 +67,46 @@ func ExampleCoordinator_Recover() {
 	// Output:
 	// 0 <nil>
 }
+
+// A deploy removed a step while a saga was unfinished: Recover does not
+// guess how to finish it with the new steps. It leaves the saga in the
+// log and says why; listing the old definition too would let it finish.
+func ExampleRecordError() {
+	ctx := context.Background()
+	log := saga.NewMemoryLog() // OpenBoltLog in production
+	noop := func(context.Context, string, []byte) error { return nil }
+	ctx1, stop := context.WithCancel(ctx)
+	crash := true
+	v1 := saga.Definition{Name: "settle", Steps: []saga.Step{
+		{Name: "reserve", Action: noop},
+		{Name: "transfer", Action: func(ctx context.Context, _ string, _ []byte) error {
+			if crash { // the first time, the process stops here
+				crash = false
+				stop()
+				return ctx.Err()
+			}
+			return nil
+		}},
+		{Name: "confirm", Action: noop},
+	}}
+	c1, _ := saga.New(log, []saga.Definition{v1})
+	_, _ = c1.Run(ctx1, "settle", "trade-7", nil)
+
+	v2 := saga.Definition{Name: "settle", Steps: []saga.Step{{Name: "reserve", Action: noop}, {Name: "confirm", Action: noop}}}
+	c2, _ := saga.New(log, []saga.Definition{v2})
+	n, err := c2.Recover(ctx)
+	var re *saga.RecordError
+	fmt.Println(n, errors.As(err, &re), re.ID, errors.Is(err, saga.ErrDefinitionChanged))
+	recs, _ := log.Claim(ctx)
+	fmt.Println(len(recs), "saga in the log")
+
+	c3, _ := saga.New(log, []saga.Definition{v1, v2}) // the old version too
+	fmt.Println(c3.Recover(ctx))
+	recs, _ = log.Claim(ctx)
+	fmt.Println(len(recs), "sagas in the log")
+	// Output:
+	// 0 true trade-7 true
+	// 1 saga in the log
+	// 1 <nil>
+	// 0 sagas in the log
+}

@@ -2,9 +2,9 @@ package saga
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -71,10 +71,20 @@ type Step struct {
 	Attempts int
 }
 
-// Definition is a named, ordered list of steps.
+// Definition is a named, ordered list of steps. Each saga's records in
+// the log name the version of the definition that wrote them: its
+// Version and a fingerprint of its step names, computed by New, so that
+// Recover finishes a saga only with the steps it was started with. A
+// definition whose steps changed (added, removed, renamed, reordered) is
+// a new version without anything to do; set Version when steps keep
+// their names but change their meaning.
 type Definition struct {
 	Name  string
 	Steps []Step
+	// Version is an optional label of the definition's version, written
+	// in its sagas' records; change it when steps keep their names but not
+	// their meaning.
+	Version string
 }
 
 // Outcome is how a saga ended.
@@ -121,19 +131,6 @@ func (e *StepError) Error() string {
 // Unwrap returns the cause.
 func (e *StepError) Unwrap() error { return e.Err }
 
-// state is what the log holds for an unfinished saga.
-type state struct {
-	Def   string `json:"d"`
-	Input []byte `json:"i,omitempty"`
-	// Phase is "f" (forward: Step is the next action to run), "c"
-	// (compensating: Step is the next compensation to run, going down) or
-	// "s" (stuck at compensation Step).
-	Phase  string `json:"p"`
-	Step   int    `json:"s"`
-	Cause  string `json:"e,omitempty"` // why it is compensating
-	Failed string `json:"x,omitempty"` // the step whose failure it is compensating
-}
-
 // Coordinator runs sagas, writing every transition to its log before
 // acting on it, and finishes or compensates those a crash left unfinished
 // (Recover). It is safe for concurrent use by multiple goroutines; two
@@ -142,22 +139,34 @@ type state struct {
 // Recover return ErrNoLog; use New.
 type Coordinator struct {
 	log      Log
-	defs     map[string]*Definition
+	defs     map[string]*defVersion // by name: the one Run starts
+	versions map[defKey]*defVersion // every definition, by name and version
 	cfg      config
 	inst     *instrumentation
 	inflight sync.Map // saga IDs being driven here: Recover skips them
 }
 
+// defVersion is a definition as the coordinator holds it: a copy, and its
+// key in the records.
+type defVersion struct {
+	def Definition
+	key defKey
+}
+
 // ErrNoLog is returned by the zero Coordinator's methods.
 var ErrNoLog = errors.New("saga: coordinator without a log (use New)")
 
-// New returns a coordinator for the definitions, writing to log.
+// New returns a coordinator for the definitions, writing to log. A name
+// may be listed more than once, with other steps or another Version: Run
+// starts sagas on the last one listed under a name, and Recover finishes
+// each saga with the version that wrote it, so that listing the previous
+// version for a while lets the sagas it left unfinished end. The
+// definitions are copied.
 func New(log Log, defs []Definition, opts ...Option) (*Coordinator, error) {
-	c := &Coordinator{log: log, defs: map[string]*Definition{}, cfg: newConfig(opts)}
-	for i := range defs {
-		d := &defs[i]
-		if d.Name == "" || len(d.Steps) == 0 || c.defs[d.Name] != nil {
-			return nil, fmt.Errorf("%w: %q (empty, without steps, or repeated)", ErrInvalidDefinition, d.Name)
+	c := &Coordinator{log: log, defs: map[string]*defVersion{}, versions: map[defKey]*defVersion{}, cfg: newConfig(opts)}
+	for _, d := range defs {
+		if d.Name == "" || len(d.Steps) == 0 {
+			return nil, fmt.Errorf("%w: %q (empty or without steps)", ErrInvalidDefinition, d.Name)
 		}
 		seen := map[string]bool{}
 		for _, s := range d.Steps {
@@ -166,7 +175,13 @@ func New(log Log, defs []Definition, opts ...Option) (*Coordinator, error) {
 			}
 			seen[s.Name] = true
 		}
-		c.defs[d.Name] = d
+		d.Steps = slices.Clone(d.Steps)
+		v := &defVersion{def: d, key: defKey{d.Name, d.Version, fingerprint(&d)}}
+		if c.versions[v.key] != nil {
+			return nil, fmt.Errorf("%w: %q version %q (repeated: the same steps and Version)", ErrInvalidDefinition, d.Name, d.Version)
+		}
+		c.versions[v.key] = v
+		c.defs[d.Name] = v
 	}
 	inst, err := newInstrumentation(&c.cfg)
 	if err != nil {
@@ -186,13 +201,12 @@ func (c *Coordinator) Run(ctx context.Context, def, id string, input []byte) (Ou
 	if c == nil || c.log == nil {
 		return 0, ErrNoLog
 	}
-	d := c.defs[def]
-	if d == nil {
+	v := c.defs[def]
+	if v == nil {
 		return 0, fmt.Errorf("%w: %q", ErrUnknownSaga, def)
 	}
-	st := state{Def: def, Input: input, Phase: "f"}
-	b, _ := json.Marshal(st)
-	if err := c.log.Create(ctx, id, b); err != nil {
+	st := state{Def: def, Version: v.key.version, Steps: v.key.steps, Input: input, Phase: "f"}
+	if err := c.log.Create(ctx, id, st.encode()); err != nil {
 		if errors.Is(err, txlog.ErrExists) {
 			return 0, fmt.Errorf("%w: %s", ErrDuplicateID, id)
 		}
@@ -201,14 +215,19 @@ func (c *Coordinator) Run(ctx context.Context, def, id string, input []byte) (Ou
 	c.inflight.Store(id, true)
 	defer c.inflight.Delete(id)
 	c.inst.started.Add(ctx, 1, c.inst.defOpts(def)...)
-	return c.drive(ctx, d, id, st)
+	return c.drive(ctx, &v.def, id, st)
 }
 
 // Recover finishes every unfinished saga in the log, as after a restart:
 // one caught going forward runs its remaining steps (the one it was on
 // again, with the same idempotency key), one caught compensating goes on
-// compensating. Stuck sagas are left alone. It returns how many sagas it
-// drove to an end, and the errors of those it could not (joined).
+// compensating. Stuck sagas are left alone. A saga whose record does not
+// fit (an unknown definition, another version of it, a step or phase out
+// of its range, an unreadable record) is not touched: it stays in the log
+// and Recover reports it with a *RecordError and goes on with the others.
+// It returns how many sagas it drove to an end, and the errors of those it
+// could not (joined: errs.Split lists them). A damaged log is an error
+// wrapping ErrCorrupt, and nothing is driven.
 func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 	if c == nil || c.log == nil {
 		return 0, ErrNoLog
@@ -220,14 +239,9 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 	var errsOut errs.Collector
 	n := 0
 	for _, r := range recs {
-		var st state
-		if err := json.Unmarshal(r.State, &st); err != nil {
-			errsOut.Add(fmt.Errorf("saga %s: unreadable state: %w", r.ID, err))
-			continue
-		}
-		d := c.defs[st.Def]
-		if d == nil {
-			errsOut.Add(fmt.Errorf("saga %s: %w: %q", r.ID, ErrUnknownSaga, st.Def))
+		v, st, rerr := c.match(r)
+		if rerr != nil {
+			errsOut.Add(rerr)
 			continue
 		}
 		if st.Phase == "s" {
@@ -236,7 +250,7 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 		if _, running := c.inflight.LoadOrStore(r.ID, true); running {
 			continue // Run is driving it
 		}
-		out, err := c.drive(ctx, d, r.ID, st)
+		out, err := c.drive(ctx, &v.def, r.ID, st)
 		c.inflight.Delete(r.ID)
 		var se *StepError
 		if (err != nil && !errors.As(err, &se)) || out == Stuck {
@@ -248,15 +262,41 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 	return n, errsOut.Err()
 }
 
+// match finds the definition version that wrote a record and checks that
+// the record fits it.
+func (c *Coordinator) match(r txlog.Record) (*defVersion, state, *RecordError) {
+	st, err := decodeState(r.State)
+	if err != nil {
+		kind := ErrBadRecord
+		if err == errUnversioned {
+			kind = ErrDefinitionChanged
+		}
+		return nil, st, &RecordError{ID: r.ID, Saga: st.Def, Reason: err.Error(), Err: kind}
+	}
+	bad := func(kind error, format string, args ...any) (*defVersion, state, *RecordError) {
+		return nil, st, &RecordError{ID: r.ID, Saga: st.Def, Reason: fmt.Sprintf(format, args...), Err: kind}
+	}
+	cur := c.defs[st.Def]
+	if cur == nil {
+		return bad(ErrUnknownSaga, "no definition named %q", st.Def)
+	}
+	v := c.versions[defKey{st.Def, st.Version, st.Steps}]
+	if v == nil {
+		return bad(ErrDefinitionChanged, "written by version %q with steps %s; this coordinator's is version %q with steps %s (%v)",
+			st.Version, st.Steps, cur.key.version, cur.key.steps, stepNames(&cur.def))
+	}
+	if err := st.fits(&v.def); err != nil {
+		return bad(ErrBadRecord, "%v", err)
+	}
+	return v, st, nil
+}
+
 // drive runs a saga from st to its end, writing each transition first.
 func (c *Coordinator) drive(ctx context.Context, d *Definition, id string, st state) (Outcome, error) {
 	ctx, span := c.inst.tracer.Start(ctx, "saga "+d.Name, trace.WithAttributes(
 		attribute.String("saga.name", d.Name), attribute.String("saga.id", id)))
 	defer span.End()
-	save := func() error {
-		b, _ := json.Marshal(st)
-		return c.log.Save(ctx, id, b)
-	}
+	save := func() error { return c.log.Save(ctx, id, st.encode()) }
 	var cause error
 	for st.Phase == "f" && st.Step < len(d.Steps) {
 		step := &d.Steps[st.Step]

@@ -22,6 +22,12 @@ var (
 	// another coordinator has taken the transaction over (its lease
 	// expired): the caller must stop driving it.
 	ErrLeaseLost = errors.New("txlog: another coordinator holds this transaction")
+	// ErrCorrupt is returned when a log's storage is damaged: a bbolt
+	// file that is empty, truncated or fails its checks, or a record
+	// whose checksum or format is wrong. The error names what failed
+	// (the page, the record's key). The log is left as it was, for an
+	// operator: nothing is repaired or dropped.
+	ErrCorrupt = errors.New("txlog: log is damaged")
 )
 
 // Record is one unfinished transaction's last written state.
