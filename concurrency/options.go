@@ -98,7 +98,9 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 }
 
 // WithErrorHandler sets what receives errors no caller waits for: a task
-// submitted without a callback that failed (default otel.Handle).
+// submitted without a callback that failed, a Submit callback that
+// panicked (default otel.Handle). A panic in the handler itself is
+// recovered and dropped.
 func WithErrorHandler(f func(error)) Option {
 	return optionFunc(func(c *config) {
 		if f != nil {

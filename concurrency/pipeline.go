@@ -13,7 +13,10 @@ import (
 	"github.com/otlpgo/otlpgo/panics"
 )
 
-// StageError is a pipeline's error: the stage that failed, and why.
+// StageError is a pipeline's error: the stage that failed, and why. Stage
+// is the name given to NewStage, "source" for the iterator that feeds the
+// pipeline, or "sink" for the function that takes its results. A panic in
+// any of them is a StageError whose Err is a *panics.Error.
 type StageError struct {
 	Stage string
 	Err   error
@@ -93,7 +96,11 @@ func Then[A, B, C any](first Stage[A, B], next Stage[B, C]) Stage[A, C] {
 // (with more than one worker, not the order of src). The first error, of
 // a stage (a *StageError naming it), of sink or of ctx, cancels every
 // stage, and RunPipeline returns it once every goroutine it started has
-// ended. One span covers the run ("concurrency.pipeline.run").
+// ended. src runs on a goroutine of its own and must return once yield
+// returns false (as any iterator must); RunPipeline waits for it. A
+// panic in src, in a stage's function or in sink is recovered and
+// returned as a *StageError ("source", the stage's name, "sink") wrapping
+// a *panics.Error. One span covers the run ("concurrency.pipeline.run").
 func RunPipeline[In, Out any](ctx context.Context, src iter.Seq[In], stage Stage[In, Out], sink func(context.Context, Out) error, opts ...Option) error {
 	if stage.start == nil {
 		return ErrInvalidStage
@@ -108,19 +115,25 @@ func RunPipeline[In, Out any](ctx context.Context, src iter.Seq[In], stage Stage
 	in := make(chan In)
 	g.goroutine(func() {
 		defer close(in)
-		for v := range src {
-			select {
-			case in <- v:
-			case <-ctx.Done():
-				return
+		err := panics.Try(func() error {
+			for v := range src {
+				select {
+				case in <- v:
+				case <-ctx.Done():
+					return nil
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			g.fail(&StageError{Stage: "source", Err: err})
 		}
 	})
 	for r := range stage.start(ctx, g, in) {
 		if g.failed() {
 			continue // drain, so that the stages can exit
 		}
-		if err := sink(ctx, r); err != nil {
+		if err := protectSink(ctx, sink, r); err != nil {
 			g.fail(&StageError{Stage: "sink", Err: err})
 		}
 	}
@@ -135,7 +148,8 @@ func RunPipeline[In, Out any](ctx context.Context, src iter.Seq[In], stage Stage
 	return err
 }
 
-// group tracks a run's goroutines and its first error.
+// group tracks a run's goroutines and its first error. Each goroutine
+// runs under panics: a panic fails the run instead of the process.
 type group struct {
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -144,7 +158,13 @@ type group struct {
 	err    error // guarded by mu until wg.Wait
 }
 
-func (g *group) goroutine(f func()) { g.wg.Go(f) }
+func (g *group) goroutine(f func()) {
+	g.wg.Go(func() {
+		if err := panics.Try(func() error { f(); return nil }); err != nil {
+			g.fail(err)
+		}
+	})
+}
 
 func (g *group) fail(err error) {
 	g.once.Do(func() {
@@ -167,10 +187,18 @@ func protect[In, Out any](ctx context.Context, fn func(context.Context, In) (Out
 	return fn(ctx, v)
 }
 
+// protectSink calls sink, turning a panic into a *panics.Error.
+func protectSink[Out any](ctx context.Context, sink func(context.Context, Out) error, v Out) (err error) {
+	defer panics.Recover(&err)
+	return sink(ctx, v)
+}
+
 // FanOut spreads the values of in over n channels, each value to one of
 // them (whichever's reader is ready), for n consumers that share work.
 // Every output is closed once in is closed or ctx ends; read each until
-// it is, so that FanOut's goroutines end.
+// it is, so that FanOut's goroutines end. They run no user code, only
+// receives from in and sends to the outputs, so they have no panic to
+// recover and no error to return.
 func FanOut[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
 	outs := make([]<-chan T, max(n, 1))
 	for i := range outs {
@@ -185,7 +213,8 @@ func FanOut[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
 }
 
 // FanIn merges channels into one, closed once every input is closed or
-// ctx ends; read it until it is, so that FanIn's goroutines end.
+// ctx ends; read it until it is, so that FanIn's goroutines end. Like
+// FanOut's, they run no user code.
 func FanIn[T any](ctx context.Context, ins ...<-chan T) <-chan T {
 	out := make(chan T)
 	var wg sync.WaitGroup

@@ -122,11 +122,14 @@ func NewWorkerPool[In, Out any](workers int, fn func(context.Context, In) (Out, 
 	p.inst = inst
 	p.workers.Add(workers)
 	for w := range workers {
-		go p.work(&p.busy[w])
+		go p.worker(&p.busy[w])
 	}
 	go func() {
 		p.workers.Wait()
-		_ = p.inst.shutdown()
+		// Unregister calls into the MeterProvider, the user's code.
+		if err := panics.Try(p.inst.shutdown); err != nil {
+			p.handle(fmt.Errorf("concurrency: %s: shutdown: %w", p.cfg.name, err))
+		}
 		close(p.done)
 	}()
 	return p, nil
@@ -141,12 +144,26 @@ func (p *WorkerPool[In, Out]) inflight() int64 {
 	return n
 }
 
+// worker runs work under panics until the queue is closed and drained.
+// Nothing in work is expected to panic (execute recovers every task and
+// callback); should it, the panic goes to the error handler and the
+// worker goes on, so that queued tasks still run.
+func (p *WorkerPool[In, Out]) worker(busy *paddedCount) {
+	defer p.workers.Done()
+	for {
+		err := panics.Try(func() error { p.work(busy); return nil })
+		if err == nil {
+			return
+		}
+		p.handle(fmt.Errorf("concurrency: %s: worker: %w", p.cfg.name, err))
+	}
+}
+
 // work takes tasks from the queue until it is closed and drained: one at
 // a time while the queue is short, so that work spreads over the
 // workers, and up to maxTake at a time while it is long. It reports a
 // Run's finished tasks once per batch.
 func (p *WorkerPool[In, Out]) work(busy *paddedCount) {
-	defer p.workers.Done()
 	buf := make([]task[In, Out], maxTake)
 	for {
 		want := min(max(p.q.Len()/p.nworkers, 1), maxTake)
@@ -179,12 +196,44 @@ func (p *WorkerPool[In, Out]) work(busy *paddedCount) {
 }
 
 // execute runs one task and delivers its result; a Run's task is counted
-// finished by the caller.
+// finished by the caller. It does not panic: fn, the Submit callback and
+// the error handler run under panics, and so does the telemetry around fn
+// (a TracerProvider or MeterProvider is the user's code too), so that a
+// worker never dies and a Run never waits for a task that will not end.
 func (p *WorkerPool[In, Out]) execute(t *task[In, Out]) {
 	if r := t.run; r != nil && !p.cfg.collectAll && r.ctx.Err() != nil {
 		r.skipped.Add(1) // the run failed fast or was cancelled: skip
 		return
 	}
+	out, err := p.call(t)
+	switch {
+	case t.run != nil:
+		t.run.finish(t.idx, out, err)
+	case t.done != nil:
+		p.safely(func() { t.done(out, err) })
+	case err != nil:
+		p.handle(fmt.Errorf("concurrency: %s: unobserved task error: %w", p.cfg.name, err))
+	}
+}
+
+// safely runs a Submit callback, reporting a panic in it to the error
+// handler instead of crashing the worker.
+func (p *WorkerPool[In, Out]) safely(f func()) {
+	if err := panics.Try(func() error { f(); return nil }); err != nil {
+		p.handle(fmt.Errorf("concurrency: %s: a Submit callback panicked: %w", p.cfg.name, err))
+	}
+}
+
+// handle gives err to the error handler. A panicking error handler is
+// dropped: there is nobody left to tell.
+func (p *WorkerPool[In, Out]) handle(err error) {
+	_ = panics.Try(func() error { p.cfg.errorHandler(err); return nil })
+}
+
+// call runs fn on t's input with its telemetry, turning a panic into a
+// *panics.Error.
+func (p *WorkerPool[In, Out]) call(t *task[In, Out]) (out Out, err error) {
+	defer panics.Recover(&err)
 	ctx := t.ctx
 	var span trace.Span
 	if p.cfg.itemSpans {
@@ -195,7 +244,7 @@ func (p *WorkerPool[In, Out]) execute(t *task[In, Out]) {
 	if timed {
 		start = time.Now()
 	}
-	out, err := p.call(ctx, t.in)
+	out, err = p.invoke(ctx, t.in)
 	if timed {
 		p.inst.duration.Record(ctx, time.Since(start).Seconds(), p.inst.recordOpts...)
 	}
@@ -206,31 +255,12 @@ func (p *WorkerPool[In, Out]) execute(t *task[In, Out]) {
 		errs.Record(span, err)
 		span.End()
 	}
-	switch {
-	case t.run != nil:
-		t.run.finish(t.idx, out, err)
-	case t.done != nil:
-		p.safely(func() { t.done(out, err) })
-	case err != nil:
-		p.safely(func() { p.cfg.errorHandler(fmt.Errorf("concurrency: %s: unobserved task error: %w", p.cfg.name, err)) })
-	}
+	return out, err
 }
 
-// safely runs a Submit callback (or the error handler), reporting a panic
-// in it to the error handler instead of crashing the worker.
-func (p *WorkerPool[In, Out]) safely(f func()) {
-	err := panics.Try(func() error { f(); return nil })
-	if err != nil {
-		// A panicking error handler is dropped: there is nobody left to tell.
-		_ = panics.Try(func() error {
-			p.cfg.errorHandler(fmt.Errorf("concurrency: %s: a Submit callback panicked: %w", p.cfg.name, err))
-			return nil
-		})
-	}
-}
-
-// call runs fn, turning a panic into a *panics.Error.
-func (p *WorkerPool[In, Out]) call(ctx context.Context, in In) (out Out, err error) {
+// invoke runs fn, turning a panic into a *panics.Error, so that the
+// task's telemetry records it.
+func (p *WorkerPool[In, Out]) invoke(ctx context.Context, in In) (out Out, err error) {
 	defer panics.Recover(&err)
 	return p.fn(ctx, in)
 }
