@@ -77,11 +77,17 @@ func TestReservationsConcurrentSafe(t *testing.T) {
 					continue
 				}
 				if i%2 == 0 {
-					if err := e.Fill(o.ID, 1, 90); err != nil {
+					// A buy fills below its limit and counts at the fill
+					// price; a sell fills above it and counts at its limit.
+					price, counted := int64(90), int64(90)
+					if o.Side == risk.Sell {
+						price, counted = 110, 100
+					}
+					if err := e.Fill(o.ID, 1, price); err != nil {
 						t.Error(err)
 						return
 					}
-					filled[acct].Add(90)
+					filled[acct].Add(counted)
 				}
 				if o.Qty > 1 || i%2 == 1 {
 					if err := e.Release(o.ID); err != nil {

@@ -3,8 +3,12 @@ package risk
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"time"
+
+	"github.com/otlpgo/otlpgo/internal/checked"
 )
 
 // ErrInvalidConfig is returned by Config.Validate, New and SetConfig for
@@ -13,7 +17,9 @@ var ErrInvalidConfig = errors.New("risk: invalid configuration")
 
 // Config holds the limits of the built-in rules. Limits are data: load
 // them, compare them, and replace them while checks run (SetConfig). A
-// zero field turns its rule off (or takes the stated default).
+// zero field turns its rule off (or takes the stated default). New and
+// SetConfig copy it deeply: changing a Config's maps or slices afterwards
+// changes nothing in the engine.
 type Config struct {
 	// MaxOrderQty is the largest quantity one order may have.
 	MaxOrderQty int64
@@ -70,8 +76,20 @@ func (c *Config) Validate() error {
 	return err
 }
 
+// clone returns a deep copy of c: no map or slice of the copy is shared
+// with c, so a caller that changes its Config after New or SetConfig
+// changes nothing in the engine.
+func (c *Config) clone() Config {
+	d := *c
+	d.Restricted = slices.Clone(c.Restricted)
+	d.Multipliers = maps.Clone(c.Multipliers)
+	d.Accounts = maps.Clone(c.Accounts) // AccountLimits holds no references
+	return d
+}
+
 // compiled is a Config made ready for checks: defaults applied, the time
-// zone loaded, sets built. It is immutable once built.
+// zone loaded, sets built. It is immutable once built, and shares nothing
+// with the Config it was compiled from.
 type compiled struct {
 	cfg        Config
 	loc        *time.Location
@@ -108,7 +126,7 @@ func compile(c *Config) (*compiled, error) {
 	if err != nil {
 		return bad("TimeZone %q: %v", c.TimeZone, err)
 	}
-	cc := &compiled{cfg: *c, loc: loc, warmup: int64(c.AnomalyWarmup)}
+	cc := &compiled{cfg: c.clone(), loc: loc, warmup: int64(c.AnomalyWarmup)}
 	if cc.warmup == 0 {
 		cc.warmup = defaultAnomalyWarmup
 	}
@@ -166,16 +184,29 @@ func accountLimitsOf(a AccountLimits, account string, inherit *accountLimits) (a
 			l.maxPosition = inherit.maxPosition
 		}
 	}
+	// The burst tolerance is the emission interval times the burst less
+	// one, in nanoseconds; a product that does not fit is refused rather
+	// than wrapped into a tolerance that would let every order through.
+	tolerance := func(burst int) (int64, error) {
+		t, ok := checked.Mul(l.interval, int64(max(burst, 1)-1))
+		if !ok {
+			return 0, fmt.Errorf("%w: %sOrderBurst %d at OrderRate %v is a burst tolerance over 292 years", ErrInvalidConfig, where, burst, a.OrderRate)
+		}
+		return t, nil
+	}
+	var err error
 	switch {
 	case a.OrderRate > 0:
-		burst := max(a.OrderBurst, 1)
 		l.interval = max(int64(float64(time.Second)/a.OrderRate), 1)
-		l.tolerance = l.interval * int64(burst-1)
+		l.tolerance, err = tolerance(a.OrderBurst)
 	case inherit != nil:
 		l.interval, l.tolerance = inherit.interval, inherit.tolerance
 		if a.OrderBurst > 0 && l.interval > 0 {
-			l.tolerance = l.interval * int64(a.OrderBurst-1)
+			l.tolerance, err = tolerance(a.OrderBurst)
 		}
+	}
+	if err != nil {
+		return accountLimits{}, err
 	}
 	return l, nil
 }

@@ -25,8 +25,10 @@
 //     earlier ones reserved.
 //
 // Limits are data: a [Config] with Validate, replaced while checks run
-// ([Engine.SetConfig]). User rules implement [Rule] (and [Reserver] if
-// they hold something back) and join at a priority ([WithRule]).
+// ([Engine.SetConfig]). [New] and SetConfig copy the Config deeply, so a
+// caller may change or reuse its maps and slices afterwards. User rules
+// implement [Rule] (and [Reserver] if they hold something back) and join
+// at a priority ([WithRule]).
 //
 //	engine, err := risk.New(risk.Config{MaxOrderQty: 1_000, DailyNotional: 5_000_000, TimeZone: "America/New_York"})
 //	d := engine.Check(ctx, risk.Order{ID: 7, Account: "acme", Instrument: "ESZ6", Side: risk.Buy, Price: 5_000, Qty: 2})
@@ -40,6 +42,29 @@
 // own (unless [WithCheckSpans]); a rejection adds an event to the
 // caller's span and counts in the risk.rejections metric by rule and
 // reason.
+//
+// # Failing closed
+//
+// Every product or sum of the caller's numbers that is compared with a
+// limit is computed with overflow checks. An order whose notional with its
+// instrument's multiplier, or whose account's sums with it, do not fit in
+// an int64 is rejected with [ReasonOverflow], whether or not a limit is
+// set: a sum the engine cannot keep exactly is a limit it could not
+// enforce later.
+//
+// [Engine.Fill] refuses, with [ErrFillPrice], a fill no limit order can
+// have: a buy above its limit price, a sell below it, or a price ×
+// quantity over [MaxNotional]. A sell filled above its limit price counts
+// towards the daily notional at its limit price, the notional its check
+// allowed, so that fills never take an account past a limit.
+//
+// Every callback a user gives the engine (a [Rule]'s Check, a
+// [Reserver]'s Release and Fill, the clock, the error handler) runs under
+// package panics. A panic in a check rejects the order with [ReasonPanic]
+// (or, in a Release while a rejection is given back, keeps the rejection's
+// reason), gives back everything the check reserved, frees the order's
+// ID, and reaches the caller as a *panics.Error in [Decision].Panic and
+// the error handler; from Fill and Release it is returned.
 //
 // # What does not belong here
 //

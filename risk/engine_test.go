@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -36,12 +37,30 @@ func streamConfig(rng *rand.Rand) risk.Config {
 		AnomalyZ:         2 + rng.Float64()*2,
 		AnomalyWarmup:    10,
 		Restricted:       []string{"CLF7"},
-		Multipliers:      map[string]int64{"NQZ6": 2},
+		Multipliers:      map[string]int64{"NQZ6": 2, "BIGX": 1 << 50},
 		Accounts: map[string]risk.AccountLimits{
 			"bolt": {DailyNotional: int64(1_000_000 + rng.IntN(1_000_000)), OrderRate: 20, OrderBurst: 3},
 			"crux": {MaxPosition: 50},
 		},
 	}
+}
+
+// edges are numbers at and near the int64 limits and the engine's own
+// bounds, where arithmetic goes wrong if it is going to.
+var edges = []int64{
+	0, 1, -1, 2, 1<<31 - 1, 1 << 31, 1<<31 + 1, 1<<32 + 7, 3037000499, 3037000500,
+	1 << 40, risk.MaxQty - 1, risk.MaxQty, risk.MaxQty + 1, 1_000_000_000, 100_000,
+	1 << 52, risk.MaxNotional - 1, risk.MaxNotional + 1, 1<<62 - 1, 1 << 62, 1<<62 + 1,
+	math.MaxInt64, math.MaxInt64 - 1, math.MaxInt64 / 2, math.MinInt64, math.MinInt64 + 1, -(1 << 62),
+}
+
+// edge returns one of edges, or a positive number near one of them.
+func edge(rng *rand.Rand) int64 {
+	v := edges[rng.IntN(len(edges))]
+	if rng.IntN(3) == 0 && v > 2 && v < math.MaxInt64-2 {
+		v += int64(rng.IntN(5)) - 2
+	}
+	return v
 }
 
 // TestDifferentialAgainstReference drives the engine and the reference
@@ -75,12 +94,15 @@ func TestDifferentialAgainstReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if err := e.CheckInvariants(); err != nil {
+				t.Fatal(err)
+			}
 			if got := e.OpenOrders(); got != len(ref.open) {
 				t.Fatalf("%d open orders, reference has %d", got, len(ref.open))
 			}
 			for _, r := range []risk.Reason{risk.ReasonNone, risk.ReasonInvalidOrder, risk.ReasonDuplicateID, risk.ReasonAccountKilled,
 				risk.ReasonAllKilled, risk.ReasonRestricted, risk.ReasonMaxQty, risk.ReasonPriceBand, risk.ReasonRate,
-				risk.ReasonSizeAnomaly, risk.ReasonPosition, risk.ReasonDailyNotional} {
+				risk.ReasonSizeAnomaly, risk.ReasonPosition, risk.ReasonDailyNotional, risk.ReasonOverflow} {
 				if reasons[r] == 0 {
 					t.Errorf("the stream never produced %q: it does not exercise that rule", r)
 				}
@@ -130,12 +152,19 @@ func (st *stream) run(ops int) (map[risk.Reason]int, error) {
 				if len(ids) > 0 {
 					o.ID = ids[rng.IntN(len(ids))] // maybe a duplicate
 				}
+			case 3:
+				o.Price = edge(rng) // near the int64 limits
+			case 4:
+				o.Qty = edge(rng)
+			case 5:
+				o.Instrument = "BIGX" // a huge multiplier: notionals overflow
 			}
 			if o.ID == nextID {
 				nextID++
 			}
-			wantRule, wantReason := ref.check(o, clock.t)
 			d := e.Check(ctx, o)
+			ref.anomalyHint = d.Reason == risk.ReasonSizeAnomaly
+			wantRule, wantReason := ref.check(o, clock.t)
 			if d.Allowed != (wantReason == risk.ReasonNone) || d.Rule != wantRule || d.Reason != wantReason {
 				return nil, fmt.Errorf("op %d: Check(%+v) = %+v, reference says %q %v", op, o, d, wantRule, wantReason)
 			}
@@ -148,11 +177,12 @@ func (st *stream) run(ops int) (map[risk.Reason]int, error) {
 		case k < 75 && len(ids) > 0: // a fill, partial or whole or too much
 			id := ids[rng.IntN(len(ids))]
 			qty, price := int64(1+rng.IntN(20)), int64(4_800+rng.IntN(400))
+			if rng.IntN(20) == 0 {
+				price = edge(rng)
+			}
 			want := ref.fill(id, qty, price, clock.t)
-			if err := e.Fill(id, qty, price); (err == nil) != want {
-				return nil, fmt.Errorf("op %d: Fill(%d, %d, %d) = %v, reference ok=%v", op, id, qty, price, err, want)
-			} else if err != nil && !errors.Is(err, risk.ErrUnknownOrder) && !errors.Is(err, risk.ErrOverfill) {
-				return nil, fmt.Errorf("op %d: untyped Fill error %v", op, err)
+			if err := e.Fill(id, qty, price); (err == nil) != (want == nil) || (want != nil && !errors.Is(err, want)) {
+				return nil, fmt.Errorf("op %d: Fill(%d, %d, %d) = %v, reference says %v", op, id, qty, price, err, want)
 			}
 		case k < 85 && len(ids) > 0:
 			i := rng.IntN(len(ids))
@@ -172,6 +202,9 @@ func (st *stream) run(ops int) (map[risk.Reason]int, error) {
 		case k < 96 && st.global:
 			inst := instruments[rng.IntN(2)]
 			p := int64(4_900 + rng.IntN(200))
+			if rng.IntN(50) == 0 {
+				p = edge(rng)
+			}
 			e.SetReferencePrice(inst, p)
 			ref.refs[inst] = p
 		case k < 98:

@@ -68,7 +68,8 @@ func WithRule(priority int, r Rule) Option {
 }
 
 // WithClock sets where the engine reads the time, for the order rate and
-// the day boundary (default time.Now).
+// the day boundary (default time.Now). A clock that panics rejects the
+// check with ReasonPanic, or fails the fill, with the *panics.Error.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) {
 		if now != nil {
@@ -105,8 +106,12 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 	})
 }
 
-// WithErrorHandler sets what receives a user rule's recovered panic, with
-// its stack (default otel.Handle).
+// WithErrorHandler sets what receives the panics of user callbacks during
+// a check (default otel.Handle): a Rule's Check, a Reserver's Release, the
+// clock. Each comes as an error wrapping the *panics.Error, with the
+// panic value and stack; errors.As finds it. A panic in the handler
+// itself is dropped. Panics in Engine.Fill and Engine.Release are
+// returned by those calls instead.
 func WithErrorHandler(f func(error)) Option {
 	return optionFunc(func(c *config) {
 		if f != nil {

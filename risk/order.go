@@ -82,6 +82,18 @@ const (
 	ReasonDailyNotional
 	// ReasonCustom: a user rule rejected the order.
 	ReasonCustom
+	// ReasonOverflow: a rule's arithmetic on the order does not fit in an
+	// int64: its notional with the instrument's multiplier, or an
+	// account's sum of notionals, positions or rate times with it. The
+	// engine fails closed, whether a limit is set or not: a sum it cannot
+	// keep exactly is a limit it could not enforce later. The rule named
+	// in the Decision is the first whose arithmetic overflowed.
+	ReasonOverflow
+	// ReasonPanic: a user callback panicked during the check (a Rule's
+	// Check, or the clock given to WithClock). The order is rejected
+	// (fail closed), everything reserved for it is given back, and
+	// Decision.Panic holds the *panics.Error.
+	ReasonPanic
 
 	// ReasonUser is the first code free for user rules' own reasons.
 	ReasonUser Reason = 1000
@@ -103,6 +115,8 @@ var reasonNames = [...]string{
 	ReasonPosition:         "position over limit",
 	ReasonDailyNotional:    "daily notional over limit",
 	ReasonCustom:           "rejected by a user rule",
+	ReasonOverflow:         "arithmetic overflow",
+	ReasonPanic:            "panic in a user callback",
 }
 
 // String names the reason, or returns "" for ReasonNone.
@@ -130,6 +144,14 @@ type Decision struct {
 	Rule    string
 	Reason  Reason
 	Message string
+	// Panic is nil unless a user callback panicked during a rejected
+	// check: then it is the *panics.Error (several joined with
+	// errors.Join), also given to the engine's error handler. A rule's
+	// panic rejects with ReasonPanic; a Reserver's Release that panics
+	// while the check gives back what it reserved leaves the rejection
+	// that caused the release as the Reason. errors.As finds the
+	// *panics.Error in Panic and in Err().
+	Panic error
 }
 
 // Err returns nil for an allowed order, and a *RejectError otherwise, for
@@ -138,7 +160,7 @@ func (d Decision) Err() error {
 	if d.Allowed {
 		return nil
 	}
-	return &RejectError{Rule: d.Rule, Reason: d.Reason, Message: d.Message}
+	return &RejectError{Rule: d.Rule, Reason: d.Reason, Message: d.Message, Panic: d.Panic}
 }
 
 // RejectError is a rejection as an error.
@@ -146,12 +168,19 @@ type RejectError struct {
 	Rule    string
 	Reason  Reason
 	Message string
+	// Panic is the Decision's Panic: nil, or the *panics.Error of a user
+	// callback. Unwrap returns it.
+	Panic error
 }
 
 // Error says which rule rejected the order and why.
 func (e *RejectError) Error() string {
 	return fmt.Sprintf("risk: rejected by %s: %s", e.Rule, e.Message)
 }
+
+// Unwrap returns the panic behind the rejection, if any, so that
+// errors.As finds a *panics.Error through a RejectError.
+func (e *RejectError) Unwrap() error { return e.Panic }
 
 // ErrorType returns the reason's name, for OpenTelemetry's error.type.
 func (e *RejectError) ErrorType() string { return e.Reason.String() }

@@ -1,19 +1,24 @@
 package risk_test
 
 import (
+	"maps"
 	"math"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/otlpgo/otlpgo/risk"
 )
 
 // refEngine is a deliberately simple reference for the engine: one
-// struct, plain maps, every limit recomputed from scratch, the size
-// anomaly from the exact sums of the sizes seen (big rationals, no
-// running float). The tests guard it with a mutex where they share it.
+// struct, plain maps, every limit recomputed from scratch in exact
+// integers (math/big: a result that is not an int64 is an overflow, and
+// the order is rejected with ReasonOverflow by the rule that computed
+// it), the size anomaly from the exact sums of the sizes seen (big
+// rationals, no running float). The tests guard it with a mutex where
+// they share it.
 type refEngine struct {
-	cfg       risk.Config
+	cfg       risk.Config // a deep copy of what the engine was given
 	killedAll bool
 	killed    map[string]bool
 	refs      map[string]int64
@@ -22,12 +27,56 @@ type refEngine struct {
 	pos       map[[2]string]*refPos
 	daily     map[string]*refDaily
 	open      map[uint64]*refOpen
+	// user, if set, is a user rule between the position (800) and daily
+	// notional (900) rules; late one after every built-in rule. They
+	// return the rule's name and verdict. A user rule reserves nothing
+	// the reference tracks.
+	user, late func(o risk.Order) (string, risk.Reason)
+	// anomalyHint says whether the engine rejected the order for its
+	// size. The reference takes it only where the exact answer is within
+	// float64 rounding of the threshold (the engine keeps a float64
+	// running mean and variance).
+	anomalyHint bool
 }
 
 type refPos struct{ filled, openBuy, openSell int64 }
 
 // refSizes holds exact sums of an account's order sizes.
-type refSizes struct{ n, sum, sumSq int64 }
+type refSizes struct{ n, sum, sumSq big.Int }
+
+// cloneConfig deep-copies a Config, as the engine must.
+func cloneConfig(c risk.Config) risk.Config {
+	c.Restricted = slices.Clone(c.Restricted)
+	c.Multipliers = maps.Clone(c.Multipliers)
+	c.Accounts = maps.Clone(c.Accounts)
+	return c
+}
+
+// fits returns x as an int64 and whether it is one.
+func fits(x *big.Int) (int64, bool) {
+	if !x.IsInt64() {
+		return 0, false
+	}
+	return x.Int64(), true
+}
+
+// mul returns the exact product of the factors.
+func mul(factors ...int64) *big.Int {
+	z := big.NewInt(1)
+	for _, f := range factors {
+		z.Mul(z, big.NewInt(f))
+	}
+	return z
+}
+
+// add returns the exact sum of the terms.
+func add(terms ...int64) *big.Int {
+	z := new(big.Int)
+	for _, t := range terms {
+		z.Add(z, big.NewInt(t))
+	}
+	return z
+}
 
 type refDaily struct {
 	day            time.Time
@@ -40,7 +89,7 @@ type refOpen struct {
 }
 
 func newRefEngine(cfg risk.Config) *refEngine {
-	return &refEngine{cfg: cfg, killed: map[string]bool{}, refs: map[string]int64{}, tat: map[string]int64{},
+	return &refEngine{cfg: cloneConfig(cfg), killed: map[string]bool{}, refs: map[string]int64{}, tat: map[string]int64{},
 		sizes: map[string]*refSizes{}, pos: map[[2]string]*refPos{}, daily: map[string]*refDaily{}, open: map[uint64]*refOpen{}}
 }
 
@@ -122,31 +171,39 @@ func (r *refEngine) check(o risk.Order, now time.Time) (string, risk.Reason) {
 	if r.cfg.MaxOrderQty > 0 && o.Qty > r.cfg.MaxOrderQty {
 		return "max-quantity", risk.ReasonMaxQty
 	}
-	n := o.Price * o.Qty * r.mult(o.Instrument)
-	if r.cfg.MaxOrderNotional > 0 && n > r.cfg.MaxOrderNotional {
-		return "max-notional", risk.ReasonMaxNotional
+	n, nFits := fits(mul(o.Price, o.Qty, r.mult(o.Instrument)))
+	if r.cfg.MaxOrderNotional > 0 {
+		if !nFits {
+			return "max-notional", risk.ReasonOverflow
+		}
+		if n > r.cfg.MaxOrderNotional {
+			return "max-notional", risk.ReasonMaxNotional
+		}
 	}
 	if bps := r.cfg.PriceBandBps; bps > 0 {
 		ref := r.refs[o.Instrument]
-		if ref == 0 {
+		if ref <= 0 {
 			return "price-band", risk.ReasonNoReferencePrice
 		}
-		diff := o.Price - ref
-		if diff < 0 {
-			diff = -diff
-		}
-		if diff*10_000 > ref*bps {
+		diff := new(big.Int).Abs(new(big.Int).Sub(big.NewInt(o.Price), big.NewInt(ref)))
+		if diff.Mul(diff, big.NewInt(10_000)).Cmp(mul(ref, bps)) > 0 {
 			return "price-band", risk.ReasonPriceBand
 		}
 	}
 	daily, position, rate, burst := r.account(o.Account)
 	if rate > 0 {
 		interval := max(int64(float64(time.Second)/rate), 1)
-		tat := max(r.tat[o.Account], now.UnixNano())
-		if tat-interval*int64(burst-1) > now.UnixNano() {
+		nowNs := now.UnixNano()
+		tat := max(r.tat[o.Account], nowNs)
+		// The config validated: interval × (burst-1) fits.
+		if tat-interval*int64(burst-1) > nowNs {
 			return "order-rate", risk.ReasonRate
 		}
-		r.tat[o.Account] = tat + interval
+		next, ok := fits(add(tat, interval))
+		if !ok {
+			return "order-rate", risk.ReasonOverflow
+		}
+		r.tat[o.Account] = next
 	}
 	if r.anomalous(o) {
 		return "size-anomaly", risk.ReasonSizeAnomaly
@@ -156,18 +213,49 @@ func (r *refEngine) check(o risk.Order, now time.Time) (string, risk.Reason) {
 		sz = &refSizes{}
 		r.sizes[o.Account] = sz
 	}
-	sz.n, sz.sum, sz.sumSq = sz.n+1, sz.sum+o.Qty, sz.sumSq+o.Qty*o.Qty
+	sz.n.Add(&sz.n, big.NewInt(1))
+	sz.sum.Add(&sz.sum, big.NewInt(o.Qty))
+	sz.sumSq.Add(&sz.sumSq, mul(o.Qty, o.Qty))
 	p := r.posOf(o)
 	if o.Side == risk.Buy {
-		if position > 0 && p.filled+p.openBuy+o.Qty > position {
+		worst, ok1 := fits(add(p.filled, p.openBuy, o.Qty))
+		_, ok2 := fits(add(p.openBuy, o.Qty))
+		if !ok1 || !ok2 {
+			return "position", risk.ReasonOverflow
+		}
+		if position > 0 && worst > position {
 			return "position", risk.ReasonPosition
 		}
-	} else if position > 0 && p.filled-p.openSell-o.Qty < -position {
-		return "position", risk.ReasonPosition
+	} else {
+		worst, ok1 := fits(add(p.filled, -p.openSell, -o.Qty))
+		_, ok2 := fits(add(p.openSell, o.Qty))
+		if !ok1 || !ok2 {
+			return "position", risk.ReasonOverflow
+		}
+		if position > 0 && worst < -position {
+			return "position", risk.ReasonPosition
+		}
+	}
+	if r.user != nil {
+		if rule, reason := r.user(o); reason != risk.ReasonNone {
+			return rule, reason
+		}
+	}
+	if !nFits {
+		return "daily-notional", risk.ReasonOverflow
 	}
 	d := r.dailyOf(o.Account, now)
-	if daily > 0 && d.used+d.reserved+n > daily {
+	total, ok := fits(add(d.used, d.reserved, n))
+	if !ok {
+		return "daily-notional", risk.ReasonOverflow
+	}
+	if daily > 0 && total > daily {
 		return "daily-notional", risk.ReasonDailyNotional
+	}
+	if r.late != nil {
+		if rule, reason := r.late(o); reason != risk.ReasonNone {
+			return rule, reason
+		}
 	}
 	// Allowed: reserve.
 	if o.Side == risk.Buy {
@@ -189,17 +277,21 @@ func (r *refEngine) anomalous(o risk.Order) bool {
 	if warmup == 0 {
 		warmup = 20
 	}
-	if r.cfg.AnomalyZ == 0 || sz == nil || sz.n < warmup {
+	if r.cfg.AnomalyZ == 0 || sz == nil || sz.n.Cmp(big.NewInt(warmup)) < 0 {
 		return false
 	}
-	n := big.NewRat(sz.n, 1)
-	sum, sq := big.NewRat(sz.sum, 1), big.NewRat(sz.sumSq, 1)
+	n := new(big.Rat).SetInt(&sz.n)
+	sum, sq := new(big.Rat).SetInt(&sz.sum), new(big.Rat).SetInt(&sz.sumSq)
 	mean := new(big.Rat).Quo(sum, n)
-	// variance = (sq - n·mean²) / (n - 1)
-	variance := new(big.Rat).Sub(sq, new(big.Rat).Mul(n, new(big.Rat).Mul(mean, mean)))
-	variance.Quo(variance, new(big.Rat).Sub(n, big.NewRat(1, 1)))
-	if variance.Cmp(big.NewRat(1, 1)) < 0 {
-		variance = big.NewRat(1, 1)
+	// variance = (sq - n·mean²) / (n - 1), floored at one lot²; with one
+	// size seen there is no variance, only the floor.
+	variance := big.NewRat(1, 1)
+	if sz.n.Cmp(big.NewInt(1)) > 0 {
+		v := new(big.Rat).Sub(sq, new(big.Rat).Mul(n, new(big.Rat).Mul(mean, mean)))
+		v.Quo(v, new(big.Rat).Sub(n, big.NewRat(1, 1)))
+		if v.Cmp(variance) > 0 {
+			variance = v
+		}
 	}
 	dev := new(big.Rat).Sub(big.NewRat(o.Qty, 1), mean)
 	if dev.Sign() <= 0 {
@@ -209,13 +301,32 @@ func (r *refEngine) anomalous(o risk.Order) bool {
 	// dev > z·sd  ⇔  dev² > z²·variance
 	lhs := new(big.Rat).Mul(dev, dev)
 	rhs := new(big.Rat).Mul(new(big.Rat).Mul(z, z), variance)
+	// Within float64 rounding of the threshold the engine may round either
+	// way: take its answer there.
+	lf, _ := lhs.Float64()
+	rf, _ := rhs.Float64()
+	meanF, _ := mean.Float64()
+	scale := float64(o.Qty) + meanF + math.Sqrt(rf) + 1
+	if math.Abs(math.Sqrt(lf)-math.Sqrt(rf)) <= 1e-9*scale {
+		return r.anomalyHint
+	}
 	return lhs.Cmp(rhs) > 0
 }
 
-func (r *refEngine) fill(id uint64, qty, price int64, now time.Time) bool {
+// fill returns the sentinel the engine's Fill must match, or nil.
+func (r *refEngine) fill(id uint64, qty, price int64, now time.Time) error {
 	op := r.open[id]
-	if op == nil || qty <= 0 || price <= 0 || qty > op.open {
-		return false
+	switch {
+	case qty <= 0 || price <= 0 || qty > risk.MaxQty:
+		return risk.ErrOverfill
+	case op == nil:
+		return risk.ErrUnknownOrder
+	case qty > op.open:
+		return risk.ErrOverfill
+	case op.o.Side == risk.Buy && price > op.o.Price, op.o.Side == risk.Sell && price < op.o.Price:
+		return risk.ErrFillPrice
+	case mul(price, qty).Cmp(big.NewInt(risk.MaxNotional)) > 0:
+		return risk.ErrFillPrice
 	}
 	o := op.o
 	p := r.posOf(o)
@@ -226,13 +337,15 @@ func (r *refEngine) fill(id uint64, qty, price int64, now time.Time) bool {
 		p.openSell -= qty
 		p.filled -= qty
 	}
+	// Counted at the lower of the fill and limit prices: a sell's price
+	// improvement counts at its limit.
 	d := r.dailyOf(o.Account, now)
 	d.reserved -= o.Price * qty * r.mult(o.Instrument)
-	d.used += price * qty * r.mult(o.Instrument)
+	d.used += min(price, o.Price) * qty * r.mult(o.Instrument)
 	if op.open -= qty; op.open == 0 {
 		delete(r.open, id)
 	}
-	return true
+	return nil
 }
 
 func (r *refEngine) release(id uint64) bool {

@@ -8,12 +8,16 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/otlpgo/otlpgo/internal/checked"
 )
 
 // Rule is one pre-trade check. Check runs on the caller's goroutine for
 // every order that reaches it, so it must be quick and safe for concurrent
-// use; it returns Allow or a rejection. A panic in a user rule is
-// recovered and rejects the order (fail closed).
+// use; it returns Allow or a rejection. A panic in a user rule's Check
+// (or Name, which New calls once) is recovered as a *panics.Error: the
+// check rejects the order with ReasonPanic (fail closed) and gives the
+// panic to the engine's error handler and to Decision.Panic.
 type Rule interface {
 	Name() string
 	Check(ctx context.Context, o Order) Verdict
@@ -24,6 +28,11 @@ type Rule interface {
 // Release with the whole quantity when a later rule rejects the order,
 // Fill as it fills, and Release with the unfilled rest when it is
 // cancelled (Engine.Release); each quantity is released or filled once.
+//
+// A panic in Release or Fill is recovered as a *panics.Error. It does not
+// stop the engine giving back or filling what the other rules hold, nor
+// leave the order's ID taken: from Check it goes to the error handler and
+// Decision.Panic; from Engine.Fill and Engine.Release it is returned.
 type Reserver interface {
 	Rule
 	Release(o Order, qty int64)
@@ -36,17 +45,24 @@ type clocked interface {
 	checkAt(o Order, now int64) Verdict
 }
 
+// clockedFiller is a built-in Reserver whose fills need the time: the
+// engine reads the clock once per fill, before anything changes.
+type clockedFiller interface {
+	fillAt(o Order, qty, price, now int64)
+}
+
 // notional returns price × qty × mult, and false if it does not fit.
 func notional(price, qty, mult int64) (int64, bool) {
-	hi, lo := bits.Mul64(uint64(price), uint64(qty))
-	if hi != 0 || lo > math.MaxInt64 {
+	n, ok := checked.Mul(price, qty)
+	if !ok {
 		return 0, false
 	}
-	hi, lo = bits.Mul64(lo, uint64(mult))
-	if hi != 0 || lo > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(lo), true
+	return checked.Mul(n, mult)
+}
+
+// overflow is the verdict of a rule whose arithmetic does not fit.
+func overflow(format string, args ...any) Verdict {
+	return reject(ReasonOverflow, format, args...)
 }
 
 // reject builds a verdict, formatting the message only for a rejection.
@@ -136,7 +152,12 @@ func (r maxNotional) Name() string { return "max-notional" }
 func (r maxNotional) Check(_ context.Context, o Order) Verdict {
 	c := r.cfg.Load()
 	if max := c.cfg.MaxOrderNotional; max > 0 {
-		if n, _ := notional(o.Price, o.Qty, c.multiplier(o.Instrument)); n > max {
+		mult := c.multiplier(o.Instrument)
+		n, ok := notional(o.Price, o.Qty, mult)
+		if !ok {
+			return overflow("notional %d × %d × multiplier %d does not fit in an int64", o.Price, o.Qty, mult)
+		}
+		if n > max {
 			return reject(ReasonMaxNotional, "notional %d over the limit of %d", n, max)
 		}
 	}
@@ -157,14 +178,17 @@ func (r priceBand) Check(_ context.Context, o Order) Verdict {
 		return Allow
 	}
 	ref := r.refs.get(o.Instrument)
-	if ref == 0 {
+	if ref <= 0 { // none yet, or not a price: fail closed
 		return reject(ReasonNoReferencePrice, "no reference price for %s", o.Instrument)
 	}
+	// Price and ref are both positive, so the difference fits.
 	diff := o.Price - ref
 	if diff < 0 {
 		diff = -diff
 	}
-	// |price - ref| × 10,000 > ref × bps, in 128 bits.
+	// |price - ref| × 10,000 > ref × bps, compared exactly in 128 bits:
+	// products of non-negative int64s never overflow there, so this needs
+	// no overflow policy (unlike a notional, which is compared in 64).
 	dh, dl := bits.Mul64(uint64(diff), 10_000)
 	rh, rl := bits.Mul64(uint64(ref), uint64(bps))
 	if dh > rh || (dh == rh && dl > rl) {
@@ -241,11 +265,16 @@ func (r orderRate) checkAt(o Order, now int64) Verdict {
 	now = max(now, st.last)
 	st.last = now
 	tat := max(st.tat, now)
-	if tat-l.tolerance > now {
+	if tat-l.tolerance > now { // tat >= now and tolerance >= 0: no overflow
 		mu.Unlock()
 		return reject(ReasonRate, "order rate over %.6g a second", float64(time.Second)/float64(l.interval))
 	}
-	st.tat = tat + l.interval
+	next, ok := checked.Add(tat, l.interval)
+	if !ok {
+		mu.Unlock()
+		return overflow("the account's next arrival time %d + %d ns does not fit in an int64", tat, l.interval)
+	}
+	st.tat = next
 	mu.Unlock()
 	return Allow
 }
@@ -273,7 +302,10 @@ func (r sizeAnomaly) Check(_ context.Context, o Order) Verdict {
 	defer mu.Unlock()
 	q := float64(o.Qty)
 	if z := c.cfg.AnomalyZ; z > 0 && st.n >= c.warmup {
-		sd := max(math.Sqrt(st.m2/float64(st.n-1)), 1)
+		sd := 1.0 // one size seen (AnomalyWarmup 1): no variance yet, the floor
+		if st.n > 1 {
+			sd = max(math.Sqrt(st.m2/float64(st.n-1)), 1)
+		}
 		if (q-st.mean)/sd > z {
 			return reject(ReasonSizeAnomaly, "quantity %d is %.1f standard deviations above the account's mean %.1f", o.Qty, (q-st.mean)/sd, st.mean)
 		}
@@ -300,20 +332,34 @@ type positionState struct {
 
 func (r position) Name() string { return "position" }
 
+// Check keeps filled+openBuy and filled-openSell (the position if every
+// open buy, or every open sell, filled) within an int64, so that fills and
+// releases, which only move quantity between them or take it away, never
+// overflow; an order that would take either out of range is rejected.
 func (r position) Check(_ context.Context, o Order) Verdict {
 	max := r.cfg.Load().account(o.Account).maxPosition
 	st, mu := r.state.lock(posKey{o.Account, o.Instrument})
 	defer mu.Unlock()
 	if o.Side == Buy {
-		if max > 0 && st.filled+st.openBuy > max-o.Qty {
+		open, ok1 := checked.Add(st.openBuy, o.Qty)
+		worst, ok2 := checked.Add(st.filled, open)
+		if !ok1 || !ok2 {
+			return overflow("a buy of %d on a position of %d with %d open to buy does not fit in an int64", o.Qty, st.filled, st.openBuy)
+		}
+		if max > 0 && worst > max {
 			return reject(ReasonPosition, "a buy of %d could take the position from %d (%d open to buy) over %d", o.Qty, st.filled, st.openBuy, max)
 		}
-		st.openBuy += o.Qty
+		st.openBuy = open
 	} else {
-		if max > 0 && st.filled-st.openSell < o.Qty-max {
+		open, ok1 := checked.Add(st.openSell, o.Qty)
+		worst, ok2 := checked.Sub(st.filled, open)
+		if !ok1 || !ok2 {
+			return overflow("a sell of %d on a position of %d with %d open to sell does not fit in an int64", o.Qty, st.filled, st.openSell)
+		}
+		if max > 0 && worst < -max {
 			return reject(ReasonPosition, "a sell of %d could take the position from %d (%d open to sell) under -%d", o.Qty, st.filled, st.openSell, max)
 		}
-		st.openSell += o.Qty
+		st.openSell = open
 	}
 	return Allow
 }
@@ -345,6 +391,14 @@ func (r position) Fill(o Order, qty, _ int64) {
 // prices. Filled notional starts again from zero at midnight in the
 // configured time zone; open orders stay reserved across it. It is
 // tracked whether a limit is set or not.
+//
+// A fill counts at the fill price or the order's limit price, whichever
+// is lower: a buy filled below its limit uses less than it reserved, and
+// a sell filled above its limit (price improvement) counts at the limit,
+// the notional the check allowed. (Engine.Fill refuses a buy above its
+// limit and a sell below it.) So a fill never adds more to used than it
+// takes from reserved, used+reserved only grows in a check that keeps it
+// within the limit, and the sum always fits in an int64.
 type dailyNotional struct {
 	limits
 	now   func() int64
@@ -364,20 +418,32 @@ func (r dailyNotional) Check(_ context.Context, o Order) Verdict { return r.chec
 func (r dailyNotional) checkAt(o Order, now int64) Verdict {
 	c := r.cfg.Load()
 	limit := c.account(o.Account).dailyNotional
-	n, _ := notional(o.Price, o.Qty, c.multiplier(o.Instrument))
+	mult := c.multiplier(o.Instrument)
+	n, ok := notional(o.Price, o.Qty, mult)
+	if !ok {
+		return overflow("notional %d × %d × multiplier %d does not fit in an int64", o.Price, o.Qty, mult)
+	}
 	day := r.days.day(now, c.loc)
 	st, mu := r.state.lock(o.Account)
 	defer mu.Unlock()
 	if st.day != day {
 		st.day, st.used = day, 0
 	}
-	if limit > 0 && n > limit-st.used-st.reserved {
+	// used+reserved fits (see the type's doc); with n it may not.
+	total, ok := checked.Add(st.used+st.reserved, n)
+	if !ok {
+		return overflow("notional %d with %d used and %d open today does not fit in an int64", n, st.used, st.reserved)
+	}
+	if limit > 0 && total > limit {
 		return reject(ReasonDailyNotional, "notional %d with %d used and %d open today is over the daily limit of %d", n, st.used, st.reserved, limit)
 	}
-	st.reserved += n
+	st.reserved += n // 0 <= reserved+n <= total
 	return Allow
 }
 
+// Release gives back qty of an order's reservation. It cannot overflow:
+// the order's whole notional fitted when it was checked, and the
+// multipliers cannot change while it is open.
 func (r dailyNotional) Release(o Order, qty int64) {
 	n, _ := notional(o.Price, qty, r.cfg.Load().multiplier(o.Instrument))
 	st, mu := r.state.lock(o.Account)
@@ -385,18 +451,22 @@ func (r dailyNotional) Release(o Order, qty int64) {
 	mu.Unlock()
 }
 
-func (r dailyNotional) Fill(o Order, qty, price int64) {
+func (r dailyNotional) Fill(o Order, qty, price int64) { r.fillAt(o, qty, price, r.now()) }
+
+// fillAt turns qty of an order's reservation into use, at the lower of
+// the fill and limit prices (see the type's doc), on the day of now.
+func (r dailyNotional) fillAt(o Order, qty, price, now int64) {
 	c := r.cfg.Load()
 	mult := c.multiplier(o.Instrument)
-	reserved, _ := notional(o.Price, qty, mult)
-	used, _ := notional(price, qty, mult)
-	day := r.days.day(r.now(), c.loc)
+	reserved, _ := notional(o.Price, qty, mult)         // fitted at the check
+	used, _ := notional(min(price, o.Price), qty, mult) // <= reserved
+	day := r.days.day(now, c.loc)
 	st, mu := r.state.lock(o.Account)
 	if st.day != day {
 		st.day, st.used = day, 0
 	}
 	st.reserved -= reserved
-	st.used += used
+	st.used += used // used+reserved does not grow: no overflow
 	mu.Unlock()
 }
 

@@ -8,15 +8,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otlpgo/otlpgo/panics"
 	"github.com/otlpgo/otlpgo/risk"
 )
 
+// newEngine returns an engine and checks its invariants when the test
+// ends.
 func newEngine(t *testing.T, cfg risk.Config, opts ...risk.Option) *risk.Engine {
 	t.Helper()
 	e, err := risk.New(cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := e.CheckInvariants(); err != nil {
+			t.Errorf("invariants after the test: %v", err)
+		}
+	})
 	return e
 }
 
@@ -267,7 +275,7 @@ func TestUserRulesPriorityReserversAndPanics(t *testing.T) {
 		}
 		return risk.Allow
 	})
-	var panics atomic.Int64
+	var panicked atomic.Int64
 	boom := ruleFunc("boom", func(o risk.Order) risk.Verdict {
 		if o.Qty == 66 {
 			panic("boom")
@@ -278,8 +286,9 @@ func TestUserRulesPriorityReserversAndPanics(t *testing.T) {
 	e := newEngine(t, risk.Config{MaxOrderQty: 100},
 		risk.WithRule(2000, late), risk.WithRule(50, first), risk.WithRule(1500, res), risk.WithRule(1600, boom),
 		risk.WithErrorHandler(func(err error) {
-			if strings.Contains(err.Error(), "boom") && strings.Contains(err.Error(), "rules_test.go") {
-				panics.Add(1)
+			var pe *panics.Error
+			if errors.As(err, &pe) && pe.Value == "boom" && strings.Contains(string(pe.Stack), "rules_test.go") {
+				panicked.Add(1)
 			}
 		}))
 	expect(t, e, order("a", 5, 1), risk.ReasonNone)
@@ -290,9 +299,10 @@ func TestUserRulesPriorityReserversAndPanics(t *testing.T) {
 	if d.Rule != "late" || d.Message != "unlucky" {
 		t.Errorf("%+v", d)
 	}
-	d = expect(t, e, order("a", 66, 1), risk.ReasonCustom)
-	if d.Rule != "boom" || panics.Load() != 1 {
-		t.Errorf("panicking rule: %+v, %d reported", d, panics.Load())
+	d = expect(t, e, order("a", 66, 1), risk.ReasonPanic)
+	var pe *panics.Error
+	if d.Rule != "boom" || panicked.Load() != 1 || !errors.As(d.Err(), &pe) || pe.Value != "boom" {
+		t.Errorf("panicking rule: %+v, %d reported", d, panicked.Load())
 	}
 	// The reserver holds only the allowed order's 5: the 13 and the 66
 	// were given back when later rules rejected them.
@@ -345,7 +355,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestNamesAreDistinct(t *testing.T) {
 	seen := map[string]bool{}
-	for r := risk.ReasonInvalidOrder; r <= risk.ReasonCustom; r++ {
+	for r := risk.ReasonInvalidOrder; r <= risk.ReasonPanic; r++ {
 		if n := r.String(); n == "" || seen[n] {
 			t.Errorf("reason %d: name %q empty or repeated", r, n)
 		} else {

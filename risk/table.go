@@ -1,9 +1,12 @@
 package risk
 
 import (
+	"fmt"
 	"hash/maphash"
 	"math/bits"
 	"sync"
+
+	"github.com/otlpgo/otlpgo/internal/checked"
 )
 
 // shardCount is how many independently locked parts per-account state is
@@ -113,21 +116,37 @@ func (oo *openOrders) admit(o *Order) {
 func (oo *openOrders) drop(id uint64) {
 	s := oo.shard(id)
 	s.mu.Lock()
-	s.free = append(s.free, s.m[id])
+	r := s.m[id]
+	*r = openOrder{}
+	s.free = append(s.free, r)
 	delete(s.m, id)
 	s.mu.Unlock()
 }
 
 // take removes up to qty (all, if qty < 0) of an open order's quantity
-// and returns the order and how much was taken. ok is false for an
-// unknown ID, or a qty over what is open.
-func (oo *openOrders) take(id uint64, qty int64) (o Order, taken int64, ok bool) {
+// and returns the order and how much was taken. For a fill (qty > 0) it
+// also checks price against the order's limit. It returns ErrUnknownOrder
+// for an unknown ID, ErrOverfill for a qty over what is open, and
+// ErrFillPrice for a price through the limit or a price × qty over
+// MaxNotional; nothing changes then.
+func (oo *openOrders) take(id uint64, qty, price int64) (o Order, taken int64, err error) {
 	s := oo.shard(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.m[id]
-	if r == nil || r.pending || qty > r.open {
-		return Order{}, 0, false
+	switch {
+	case r == nil || r.pending:
+		return Order{}, 0, fmt.Errorf("%w: %d", ErrUnknownOrder, id)
+	case qty > r.open:
+		return Order{}, 0, fmt.Errorf("%w: quantity %d is more than order %d has open (%d)", ErrOverfill, qty, id, r.open)
+	case qty > 0 && r.order.Side == Buy && price > r.order.Price:
+		return Order{}, 0, fmt.Errorf("%w: order %d buys at %d or less, not %d", ErrFillPrice, id, r.order.Price, price)
+	case qty > 0 && r.order.Side == Sell && price < r.order.Price:
+		return Order{}, 0, fmt.Errorf("%w: order %d sells at %d or more, not %d", ErrFillPrice, id, r.order.Price, price)
+	case qty > 0:
+		if n, ok := checked.Mul(price, qty); !ok || n > MaxNotional {
+			return Order{}, 0, fmt.Errorf("%w: %d at %d is over risk.MaxNotional", ErrFillPrice, qty, price)
+		}
 	}
 	if qty < 0 {
 		qty = r.open
@@ -139,16 +158,7 @@ func (oo *openOrders) take(id uint64, qty int64) (o Order, taken int64, ok bool)
 		*r = openOrder{}
 		s.free = append(s.free, r)
 	}
-	return o, qty, true
-}
-
-// has reports whether an allowed order with the ID is open.
-func (oo *openOrders) has(id uint64) bool {
-	s := oo.shard(id)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.m[id]
-	return r != nil && !r.pending
+	return o, qty, nil
 }
 
 // count returns the number of open orders.
