@@ -3,6 +3,8 @@ package orderbook
 import (
 	"fmt"
 	"slices"
+
+	"github.com/otlpgo/otlpgo/internal/checked"
 )
 
 // Book is a limit order book for one instrument with price-time priority:
@@ -265,7 +267,7 @@ func (b *Book) Submit(o Order, events []Event) []Event {
 	if !b.bids.buy {
 		b.init() // the zero Book
 	}
-	events = b.submit(o, events)
+	events = b.submit(o, false, events)
 	return b.trigger(events)
 }
 
@@ -300,13 +302,15 @@ func (b *Book) trigger(events []Event) []Event {
 		}
 		events = append(events, Event{Kind: Triggered, Order: o.ID, Price: l.price, Qty: o.Qty})
 		b.unlink(so)
-		events = b.submit(o, events)
+		events = b.submit(o, true, events)
 	}
 	return events
 }
 
-// submit is Submit without triggering stop orders afterwards.
-func (b *Book) submit(o Order, events []Event) []Event {
+// submit is Submit without triggering stop orders afterwards. fromStop
+// says o is a stop order that has been triggered (and taken off its
+// queue), now entering as a Market or Limit order.
+func (b *Book) submit(o Order, fromStop bool, events []Event) []Event {
 	reject := func(r Reason) []Event {
 		return append(events, Event{Kind: Rejected, Order: o.ID, Price: o.Price, Qty: o.Qty, Reason: r})
 	}
@@ -329,10 +333,13 @@ func (b *Book) submit(o Order, events []Event) []Event {
 		}
 	case Stop, StopLimit:
 		if !b.triggered(o.Side, o.Stop) {
-			b.park(o)
+			if !b.park(o) {
+				return reject(ReasonOverflow)
+			}
 			return append(events, Event{Kind: Pending, Order: o.ID, Price: o.Stop, Qty: o.Qty})
 		}
 		events = append(events, Event{Kind: Triggered, Order: o.ID, Price: o.Stop, Qty: o.Qty})
+		fromStop = true
 		if o.Kind == Stop {
 			o.Kind, o.Price = Market, 0
 		} else {
@@ -385,8 +392,17 @@ match:
 	}
 	switch o.Kind {
 	case Limit, PostOnly:
-		b.rest(o.ID, o.Owner, o.Side, o.Price, left)
-		return append(events, Event{Kind: Rested, Order: o.ID, Price: o.Price, Qty: left})
+		if b.rest(o.ID, o.Owner, o.Side, o.Price, left) {
+			return append(events, Event{Kind: Rested, Order: o.ID, Price: o.Price, Qty: left})
+		}
+		// Only a level already at o's price can overflow, and an order
+		// with a level of its own side at its price cannot have traded, so
+		// a new order is refused whole; a triggered stop has left its
+		// queue, so what it had is cancelled.
+		if fromStop || left != o.Qty {
+			return append(events, Event{Kind: Cancelled, Order: o.ID, Price: o.Price, Qty: left, Reason: ReasonOverflow})
+		}
+		return reject(ReasonOverflow)
 	}
 	return append(events, Event{Kind: Cancelled, Order: o.ID, Price: o.Price, Qty: left, Reason: ReasonUnfilled})
 }
@@ -403,7 +419,9 @@ func (b *Book) available(s *bookSide, o Order, want Qty) Qty {
 			break
 		}
 		if o.Owner == 0 {
-			sum += l.qty
+			if sum = addQty(sum, l.qty); sum < 0 {
+				return want // more than an int64 holds: enough
+			}
 			continue
 		}
 		for m := l.head; m != nil && sum < want; m = m.next {
@@ -413,15 +431,36 @@ func (b *Book) available(s *bookSide, o Order, want Qty) Qty {
 				}
 				continue
 			}
-			sum += m.qty
+			sum += m.qty // below want (<= MaxQty) plus at most MaxQty: no overflow
 		}
 	}
 	return sum
 }
 
-// park puts a stop order in the queue at its stop price.
-func (b *Book) park(o Order) {
+// addQty returns a+b, or -1 if the sum of these non-negative quantities
+// overflows an int64.
+func addQty(a, b Qty) Qty {
+	s, ok := checked.Add(int64(a), int64(b))
+	if !ok {
+		return -1
+	}
+	return Qty(s)
+}
+
+// fits reports whether a level holding total can take q more without its
+// total overflowing.
+func fits(total, q Qty) bool {
+	_, ok := checked.Add(int64(total), int64(q))
+	return ok
+}
+
+// park puts a stop order in the queue at its stop price, and reports
+// false, changing nothing, if the queue's total would overflow.
+func (b *Book) park(o Order) bool {
 	l := b.levelFor(b.stopSide(o.Side), o.Stop)
+	if !fits(l.qty, o.Qty) {
+		return false // l was there already: a new level holds 0
+	}
 	so := b.newOrder()
 	so.id, so.owner, so.side, so.kind, so.qty, so.lvl = o.ID, o.Owner, o.Side, o.Kind, o.Qty, l
 	if o.Kind == StopLimit {
@@ -429,6 +468,7 @@ func (b *Book) park(o Order) {
 	}
 	b.enqueue(l, so)
 	b.stops++
+	return true
 }
 
 // enqueue appends o to the end of its level's queue and indexes it.
@@ -450,11 +490,17 @@ func link(l *level, o *order) {
 	l.count++
 }
 
-func (b *Book) rest(id OrderID, owner uint64, side Side, p Price, q Qty) {
+// rest puts an order at the end of its price level, and reports false,
+// changing nothing, if the level's total would overflow.
+func (b *Book) rest(id OrderID, owner uint64, side Side, p Price, q Qty) bool {
 	l := b.levelFor(b.side(side), p)
+	if !fits(l.qty, q) {
+		return false // l was there already: a new level holds 0
+	}
 	o := b.newOrder()
 	o.id, o.owner, o.side, o.qty, o.lvl = id, owner, side, q, l
 	b.enqueue(l, o)
+	return true
 }
 
 // Cancel removes a resting order, or a pending stop order, and appends a
@@ -477,7 +523,8 @@ func (b *Book) Cancel(id OrderID, events []Event) []Event {
 // price and quantity, which may match. An unknown ID, a non-positive
 // price or quantity, or a quantity above MaxQty is Rejected and changes
 // nothing, as is a stop order that has not been triggered
-// (ReasonStopPending).
+// (ReasonStopPending) and a change that would make the total of the level
+// the order would rest at overflow (ReasonOverflow).
 func (b *Book) Modify(id OrderID, price Price, qty Qty, events []Event) []Event {
 	o := b.orders.get(id)
 	switch {
@@ -494,10 +541,29 @@ func (b *Book) Modify(id OrderID, price Price, qty Qty, events []Event) []Event 
 		o.qty = qty
 		return append(events, Event{Kind: Reduced, Order: id, Price: price, Qty: qty})
 	}
+	// The order leaves and comes back at price. If its side has a level
+	// there (other than its own place), the book is not crossed at price,
+	// so it will rest whole: check that level can hold it first.
+	if total, ok := b.restingAt(o, price); ok && !fits(total, qty) {
+		return append(events, Event{Kind: Rejected, Order: id, Price: price, Qty: qty, Reason: ReasonOverflow})
+	}
 	side, owner := o.side, o.owner
 	events = append(events, Event{Kind: Cancelled, Order: id, Price: l.price, Qty: o.qty, Reason: ReasonReplaced})
 	b.unlink(o)
 	return b.Submit(Order{ID: id, Side: side, Kind: Limit, Price: price, Qty: qty, Owner: owner}, events)
+}
+
+// restingAt returns the total at price on resting order o's side, not
+// counting o, and whether there is a level there.
+func (b *Book) restingAt(o *order, price Price) (Qty, bool) {
+	if price == o.lvl.price {
+		return o.lvl.qty - o.qty, true
+	}
+	s := b.side(o.side)
+	if i, ok := s.find(price); ok {
+		return s.levels[i].qty, true
+	}
+	return 0, false
 }
 
 func opposite(s Side) Side {

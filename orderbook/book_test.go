@@ -2,6 +2,7 @@ package orderbook_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -40,7 +41,7 @@ func (r *refBook) triggered(s orderbook.Side, stop orderbook.Price) bool {
 // before each: buy stops lowest first, then sell stops highest first,
 // earliest first at one stop price.
 func (r *refBook) submit(o orderbook.Order) []orderbook.Event {
-	ev := r.place(o)
+	ev := r.place(o, false)
 	for {
 		next := -1
 		for i, st := range r.stops {
@@ -61,7 +62,7 @@ func (r *refBook) submit(o orderbook.Order) []orderbook.Event {
 		st := r.stops[next]
 		r.stops = slices.Delete(r.stops, next, next+1)
 		ev = append(ev, orderbook.Event{Kind: orderbook.Triggered, Order: st.ID, Price: st.Stop, Qty: st.Qty})
-		ev = append(ev, r.place(converted(st))...)
+		ev = append(ev, r.place(converted(st), true)...)
 	}
 }
 
@@ -121,8 +122,34 @@ func other(s orderbook.Side) orderbook.Side {
 	return orderbook.Buy
 }
 
-// place is submit without triggering stop orders afterwards.
-func (r *refBook) place(o orderbook.Order) []orderbook.Event {
+// overflows reports whether adding q to the quantities qs makes a total
+// above math.MaxInt64, summing in uint64 (each total the book holds is an
+// int64, so one more int64 cannot wrap a uint64).
+func overflows(q orderbook.Qty, qs ...orderbook.Qty) bool {
+	sum := uint64(q)
+	for _, x := range qs {
+		if sum += uint64(x); sum > math.MaxInt64 {
+			return true
+		}
+	}
+	return false
+}
+
+// restingQtys returns the quantities resting on side s at price p, but
+// for the order skip.
+func (r *refBook) restingQtys(s orderbook.Side, p orderbook.Price, skip orderbook.OrderID) []orderbook.Qty {
+	var qs []orderbook.Qty
+	for _, o := range r.resting {
+		if o.side == s && o.price == p && o.id != skip {
+			qs = append(qs, o.qty)
+		}
+	}
+	return qs
+}
+
+// place is submit without triggering stop orders afterwards. fromStop
+// says o is a triggered stop order taken off its queue.
+func (r *refBook) place(o orderbook.Order, fromStop bool) []orderbook.Event {
 	rej := func(reason orderbook.Reason) []orderbook.Event {
 		return []orderbook.Event{{Kind: orderbook.Rejected, Order: o.ID, Price: o.Price, Qty: o.Qty, Reason: reason}}
 	}
@@ -138,11 +165,21 @@ func (r *refBook) place(o orderbook.Order) []orderbook.Event {
 	var ev []orderbook.Event
 	if isStop {
 		if !r.triggered(o.Side, o.Stop) {
+			var qs []orderbook.Qty
+			for _, st := range r.stops {
+				if st.Side == o.Side && st.Stop == o.Stop {
+					qs = append(qs, st.Qty)
+				}
+			}
+			if overflows(o.Qty, qs...) {
+				return rej(orderbook.ReasonOverflow)
+			}
 			r.stops = append(r.stops, o)
 			return []orderbook.Event{{Kind: orderbook.Pending, Order: o.ID, Price: o.Stop, Qty: o.Qty}}
 		}
 		ev = append(ev, orderbook.Event{Kind: orderbook.Triggered, Order: o.ID, Price: o.Stop, Qty: o.Qty})
 		o = converted(o)
+		fromStop = true
 	}
 	opp := other(o.Side)
 	if o.Kind == orderbook.PostOnly {
@@ -166,6 +203,9 @@ func (r *refBook) place(o orderbook.Order) []orderbook.Event {
 		})
 		var avail orderbook.Qty
 		for _, m := range makers {
+			if avail >= o.Qty {
+				break // enough; and summing on could overflow
+			}
 			if o.Owner != 0 && m.owner == o.Owner {
 				if r.stp == orderbook.CancelOldest {
 					continue
@@ -208,6 +248,12 @@ func (r *refBook) place(o orderbook.Order) []orderbook.Event {
 		return ev
 	}
 	if o.Kind == orderbook.Limit || o.Kind == orderbook.PostOnly {
+		if overflows(left, r.restingQtys(o.Side, o.Price, 0)...) {
+			if fromStop || left != o.Qty {
+				return append(ev, orderbook.Event{Kind: orderbook.Cancelled, Order: o.ID, Price: o.Price, Qty: left, Reason: orderbook.ReasonOverflow})
+			}
+			return rej(orderbook.ReasonOverflow)
+		}
 		r.resting = append(r.resting, refOrder{o.ID, o.Side, o.Price, left, o.Owner})
 		return append(ev, orderbook.Event{Kind: orderbook.Rested, Order: o.ID, Price: o.Price, Qty: left})
 	}
@@ -229,6 +275,9 @@ func (r *refBook) modify(id orderbook.OrderID, price orderbook.Price, qty orderb
 	if price == o.price && qty <= o.qty {
 		r.resting[i].qty = qty
 		return []orderbook.Event{{Kind: orderbook.Reduced, Order: id, Price: price, Qty: qty}}
+	}
+	if overflows(qty, r.restingQtys(o.side, price, id)...) {
+		return []orderbook.Event{{Kind: orderbook.Rejected, Order: id, Price: price, Qty: qty, Reason: orderbook.ReasonOverflow}}
 	}
 	r.resting = slices.Delete(r.resting, i, i+1)
 	ev := []orderbook.Event{{Kind: orderbook.Cancelled, Order: id, Price: o.price, Qty: o.qty, Reason: orderbook.ReasonReplaced}}
@@ -497,7 +546,7 @@ func TestNamesAreDistinct(t *testing.T) {
 		orderbook.Filled, orderbook.Rested, orderbook.Cancelled, orderbook.Rejected, orderbook.Reduced, orderbook.Pending, orderbook.Triggered, orderbook.EventKind(0),
 		orderbook.ReasonCancelRequested, orderbook.ReasonUnfilled, orderbook.ReasonDuplicateID, orderbook.ReasonUnknownID,
 		orderbook.ReasonInvalid, orderbook.ReasonWouldTake, orderbook.ReasonNotFillable, orderbook.ReasonReplaced,
-		orderbook.ReasonSelfTrade, orderbook.ReasonStopPending, orderbook.Reason(99),
+		orderbook.ReasonSelfTrade, orderbook.ReasonStopPending, orderbook.ReasonOverflow, orderbook.Reason(99),
 		orderbook.OpSubmit, orderbook.OpCancel, orderbook.OpModify, orderbook.Op(0)} {
 		name := s.String()
 		if name == "" || seen[name] {

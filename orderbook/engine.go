@@ -111,12 +111,18 @@ func NewEngine(log io.Writer, opts ...Option) (*Engine, error) {
 	return start(cfg, NewBook(cfg.stp), log, nil, int64(logHeaderSize), 0)
 }
 
-// OpenEngine starts an engine whose log is the file at path: a new file
-// starts an empty book; an existing one is replayed first, so the engine
-// goes on from the book and sequence number it had. A log torn by a crash
-// during a write is cut back to its last whole frame (whose commands are
-// all the engine had matched). A damaged log is an error wrapping
-// ErrCorruptLog, and the file is left as it is.
+// OpenEngine starts an engine whose log is the file at path. A missing
+// file, or an empty one (as a crash just after creating it leaves it), is
+// made a new log with an empty book. An existing log is replayed first,
+// so the engine goes on from the book and sequence number it had; a log
+// torn by a crash during a write is cut back to its last whole frame
+// (whose commands are all the engine had matched). Any other file is
+// refused and left byte for byte as it was: a damaged log with an error
+// wrapping ErrCorruptLog, and a file that is not a command log (other
+// magic bytes, or from 1 byte up to a header's length, even if those
+// bytes begin a header, since OpenEngine cannot tell a foreign file from
+// a header torn in the instant after creation) with one wrapping
+// ErrNotLog. Remove such a file to start afresh.
 func OpenEngine(path string, opts ...Option) (*Engine, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -135,33 +141,32 @@ func OpenEngine(path string, opts ...Option) (*Engine, error) {
 		seq  uint64
 		off  int64
 	)
-	if fi, err := f.Stat(); err != nil {
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
 		return fail(err)
-	} else if fi.Size() > 0 {
+	case fi.Size() > 0 && fi.Size() < int64(logHeaderSize):
+		return fail(fmt.Errorf("orderbook: open %s: %w", path, &LogError{Offset: 0, Err: notLog(fmt.Sprintf("%d bytes, too short for a header", fi.Size()))}))
+	case fi.Size() > 0:
 		book, seq, off, err = replay(f)
-		switch {
-		case err == nil:
-		case errors.Is(err, ErrTruncatedLog): // torn by a crash: cut it back
-			if book == nil { // the header itself: start afresh
-				off = 0
-			}
-		default:
+		if err != nil && (book == nil || !errors.Is(err, ErrTruncatedLog)) {
 			return fail(fmt.Errorf("orderbook: open %s: %w", path, err))
 		}
+		// A torn last frame: cut it off below.
 	}
-	if err := f.Truncate(off); err != nil {
-		return fail(err)
-	}
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return fail(err)
-	}
-	if book == nil {
+	if book == nil { // a new or empty file
 		if _, err := f.Write(appendLogHeader(nil, cfg.stp)); err != nil {
 			return fail(&LogError{Offset: 0, Err: err})
 		}
 		book, off = NewBook(cfg.stp), int64(logHeaderSize)
 	} else if cfg.stpSet && cfg.stp != book.stp {
 		return fail(fmt.Errorf("%w: %s was written with self-trade policy %d, not %d", ErrInvalidConfig, path, book.stp, cfg.stp))
+	}
+	if err := f.Truncate(off); err != nil {
+		return fail(err)
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return fail(err)
 	}
 	return start(cfg, book, f, f, off, seq)
 }

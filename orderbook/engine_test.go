@@ -245,12 +245,81 @@ func TestOpenEngineRecovers(t *testing.T) {
 	if _, err := orderbook.OpenEngine(path, orderbook.WithSTP(orderbook.CancelBoth)); !errors.Is(err, orderbook.ErrInvalidConfig) {
 		t.Fatalf("OpenEngine with another policy: %v, want ErrInvalidConfig", err)
 	}
-	// A header torn at creation: start afresh.
+	// A header torn at creation cannot be told from a foreign file: it is
+	// refused and left alone (TestOpenEngineRefusesForeignFiles); an empty
+	// file starts afresh.
 	if err := os.WriteFile(path, intact[:4], 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := orderbook.OpenEngine(path); !errors.Is(err, orderbook.ErrNotLog) {
+		t.Fatalf("OpenEngine on a torn header: %v, want ErrNotLog", err)
+	}
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, seq := snapAt(); seq != 0 {
-		t.Fatalf("a torn header recovered to seq %d, want a new log", seq)
+		t.Fatalf("an empty file recovered to seq %d, want a new log", seq)
+	}
+}
+
+// TestOpenEngineRefusesForeignFiles is issue 14's finding 7: OpenEngine
+// took any existing file of 1 to 3 bytes for a log torn at creation and
+// overwrote it with a new log. Now every non-empty file that is not a
+// command log is refused with ErrNotLog (which is also ErrCorruptLog) and
+// left byte for byte as it was; only a missing or empty file becomes a
+// new log.
+func TestOpenEngineRefusesForeignFiles(t *testing.T) {
+	dir := t.TempDir()
+	var log bytes.Buffer
+	e, err := orderbook.NewEngine(&log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shutdown(t, e)
+	header := log.Bytes() // a log with no frames: just the header
+	foreign := map[string][]byte{
+		"1 byte":                 {'x'},
+		"2 bytes":                {0xff, 0xfe},
+		"3 bytes":                []byte("id\n"),
+		"a text file":            []byte("hello, world\n"),
+		"a NUL byte":             {0},
+		"a header's first byte":  header[:1],
+		"a header less one byte": header[:len(header)-1],
+		"another version":        append([]byte("OTLPGOB\x01"), header[8:]...),
+		"a snapshot":             orderbook.NewBook().AppendSnapshot(nil),
+	}
+	for name, data := range foreign {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e, err := orderbook.OpenEngine(path)
+		if err == nil {
+			shutdown(t, e)
+		}
+		var le *orderbook.LogError
+		if !errors.Is(err, orderbook.ErrNotLog) || !errors.Is(err, orderbook.ErrCorruptLog) || !errors.As(err, &le) {
+			t.Errorf("%s: OpenEngine = %v, want a *LogError wrapping ErrNotLog and ErrCorruptLog", name, err)
+		}
+		if after, err := os.ReadFile(path); err != nil || !bytes.Equal(after, data) {
+			t.Errorf("%s: OpenEngine changed the file to %q (%v)", name, after, err)
+		}
+	}
+	for name, create := range map[string]bool{"missing": false, "empty": true} {
+		path := filepath.Join(dir, name)
+		if create {
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e, err := orderbook.OpenEngine(path)
+		if err != nil {
+			t.Fatalf("%s file: %v", name, err)
+		}
+		shutdown(t, e)
+		if after, _ := os.ReadFile(path); !bytes.Equal(after, header) {
+			t.Errorf("%s file: holds %q after OpenEngine, want a new log's header", name, after)
+		}
 	}
 }
 

@@ -73,3 +73,21 @@ func MeanProbe(ids []OrderID) float64 {
 	}
 	return float64(total) / float64(len(ids))
 }
+
+// AddOversized places a Limit order (resting it, without matching) or a
+// Stop or StopLimit order (pending) whose quantity may exceed MaxQty, up
+// to math.MaxInt64, and reports whether its level took it. One such order
+// stands for the 2^23 orders of MaxQty a level needs to come near an
+// int64's limit through Submit, so that the overflow checks can be tested
+// in microseconds (TestLevelTotalOverflowAtScale does it the slow way,
+// through the public API only). It keeps every invariant checkInvariants
+// checks; only RestoreBook would refuse the order, by its quantity.
+func (b *Book) AddOversized(o Order) bool {
+	if !b.bids.buy {
+		b.init()
+	}
+	if o.Kind == Stop || o.Kind == StopLimit {
+		return b.park(o)
+	}
+	return b.rest(o.ID, o.Owner, o.Side, o.Price, o.Qty)
+}

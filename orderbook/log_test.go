@@ -95,7 +95,7 @@ func TestReplayEveryCut(t *testing.T) {
 func FuzzReplay(f *testing.F) {
 	f.Add(engineLog(f, 20, 4))
 	f.Add(engineLog(f, 3, 1))
-	f.Add([]byte("OTLPGOB\x01\x00"))
+	f.Add([]byte("OTLPGOB\x02\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, _, err := orderbook.Replay(bytes.NewReader(data))
 		if err != nil && !errors.Is(err, orderbook.ErrCorruptLog) && !errors.Is(err, orderbook.ErrTruncatedLog) {

@@ -129,9 +129,15 @@ const (
 	// ReasonStopPending: Modify named a stop order that has not been
 	// triggered; cancel it and submit it again instead.
 	ReasonStopPending
+	// ReasonOverflow: the order would have made the total quantity at its
+	// price level (or, for a pending stop, at its stop price) exceed
+	// math.MaxInt64 lots, which takes more than 8 million orders of MaxQty
+	// at one price. A new order or a Modify is Rejected and changes
+	// nothing; a triggered stop-limit order that cannot rest is Cancelled.
+	ReasonOverflow
 
 	// maxReason is the last reason: keep it so when adding one.
-	maxReason = ReasonStopPending
+	maxReason = ReasonOverflow
 )
 
 // Event is one thing a command caused. Order is the order the event is
@@ -230,6 +236,8 @@ func (r Reason) String() string {
 		return "self-trade prevented"
 	case ReasonStopPending:
 		return "stop order not yet triggered"
+	case ReasonOverflow:
+		return "level quantity would overflow"
 	}
 	return "invalid reason"
 }

@@ -5,17 +5,18 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
+	"hash/crc32"
 	"slices"
 )
 
-const snapshotMagic = "OTLPGOS\x01"
+const snapshotMagic = "OTLPGOS\x02" // the last byte is the format's version
 
 // ErrCorruptSnapshot is returned by RestoreBook for bytes that are not a
-// snapshot AppendSnapshot wrote: wrong magic bytes, cut short or followed
-// by more, a value out of range, or a state no book can be in (levels out
-// of order, a crossed book, an order ID twice, a pending stop that the
-// last trade price has reached).
+// snapshot AppendSnapshot wrote: wrong magic bytes or version, a checksum
+// that does not match (any damaged byte, cut short or followed by more),
+// a value out of range, or a state no book can be in (levels out of
+// order, a crossed book, an order ID twice, a pending stop that the last
+// trade price has reached).
 var ErrCorruptSnapshot = errors.New("orderbook: corrupt snapshot")
 
 // AppendSnapshot appends the book's whole state in a canonical binary
@@ -23,11 +24,14 @@ var ErrCorruptSnapshot = errors.New("orderbook: corrupt snapshot")
 // then for bids and then asks each level from the best, with every
 // resting order's ID, owner and quantity in queue order, then the pending
 // buy and sell stop orders in the order they would trigger, with their
-// kinds and limit prices. Two books that would answer every future command
-// alike have equal snapshots, and a book rebuilt by Replay from an
-// Engine's log has the snapshot the Engine's book had, byte for byte. It
-// costs one pass over the orders.
+// kinds and limit prices, and last the CRC-32C (little endian) of all
+// that, so that RestoreBook refuses a snapshot damaged anywhere rather
+// than restore another book. Two books that would answer every future
+// command alike have equal snapshots, and a book rebuilt by Replay from
+// an Engine's log has the snapshot the Engine's book had, byte for byte.
+// It costs one pass over the orders.
 func (b *Book) AppendSnapshot(dst []byte) []byte {
+	start := len(dst)
 	dst = append(append(dst, snapshotMagic...), byte(b.stp))
 	dst = binary.AppendVarint(dst, int64(b.last))
 	for _, s := range []*bookSide{&b.bids, &b.asks, &b.buyStops, &b.sellStops} {
@@ -48,7 +52,7 @@ func (b *Book) AppendSnapshot(dst []byte) []byte {
 			}
 		}
 	}
-	return dst
+	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], crcTable))
 }
 
 // RestoreBook rebuilds the book a snapshot was taken of: the same resting
@@ -62,10 +66,19 @@ func (b *Book) AppendSnapshot(dst []byte) []byte {
 // returns an error wrapping ErrCorruptSnapshot that says what is wrong;
 // RestoreBook never panics on bad input.
 func RestoreBook(snapshot []byte) (*Book, error) {
-	if !bytes.HasPrefix(snapshot, []byte(snapshotMagic)) {
+	switch {
+	case bytes.HasPrefix(snapshot, []byte(snapshotMagic[:len(snapshotMagic)-1])) && len(snapshot) >= len(snapshotMagic) && snapshot[len(snapshotMagic)-1] != snapshotMagic[len(snapshotMagic)-1]:
+		return nil, fmt.Errorf("%w: format version %d, not %d", ErrCorruptSnapshot, snapshot[len(snapshotMagic)-1], snapshotMagic[len(snapshotMagic)-1])
+	case !bytes.HasPrefix(snapshot, []byte(snapshotMagic)):
 		return nil, fmt.Errorf("%w: not a snapshot (bad magic bytes)", ErrCorruptSnapshot)
+	case len(snapshot) < len(snapshotMagic)+4:
+		return nil, fmt.Errorf("%w: cut short", ErrCorruptSnapshot)
 	}
-	r := decoder{b: snapshot, off: len(snapshotMagic), kind: ErrCorruptSnapshot}
+	body := snapshot[:len(snapshot)-4]
+	if binary.LittleEndian.Uint32(snapshot[len(body):]) != crc32.Checksum(body, crcTable) {
+		return nil, fmt.Errorf("%w: checksum mismatch (damaged, cut short or followed by more)", ErrCorruptSnapshot)
+	}
+	r := decoder{b: body, off: len(snapshotMagic), kind: ErrCorruptSnapshot}
 	stp := STP(r.byte())
 	if r.err == nil && stp > CancelBoth {
 		r.fail(fmt.Sprintf("self-trade prevention policy %d", stp))
@@ -80,8 +93,8 @@ func RestoreBook(snapshot []byte) (*Book, error) {
 	switch {
 	case r.err != nil:
 		return nil, r.err
-	case r.off != len(snapshot):
-		return nil, fmt.Errorf("%w: %d bytes after the snapshot", ErrCorruptSnapshot, len(snapshot)-r.off)
+	case r.off != len(body):
+		return nil, fmt.Errorf("%w: %d bytes after the snapshot", ErrCorruptSnapshot, len(body)-r.off)
 	}
 	// Within a level the orders are consistent by construction; what the
 	// bytes could still get wrong is the order of levels, a crossed book,
@@ -125,7 +138,7 @@ func restoreSide(b *Book, s *bookSide, r *decoder) {
 			case r.err != nil:
 			case id == 0:
 				r.fail("order ID 0")
-			case qty <= 0 || qty > MaxQty || l.qty > math.MaxInt64-qty:
+			case qty <= 0 || qty > MaxQty || !fits(l.qty, qty):
 				r.fail(fmt.Sprintf("order %d: quantity %d", id, qty))
 			case stops && !(kind == Stop && limit == 0 || kind == StopLimit && limit > 0):
 				r.fail(fmt.Sprintf("stop order %d: kind %d with limit %d", id, kind, limit))

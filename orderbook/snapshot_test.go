@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -84,8 +85,15 @@ func TestRestoreBookContinuesAlike(t *testing.T) {
 func u(x uint64) []byte { return binary.AppendUvarint(nil, x) }
 func v(x int64) []byte  { return binary.AppendVarint(nil, x) }
 
+// snapshotOf spells a snapshot: the magic bytes, the parts, and the
+// checksum, so that RestoreBook looks past it at the parts.
 func snapshotOf(parts ...[]byte) []byte {
-	return slices.Concat(append([][]byte{[]byte("OTLPGOS\x01")}, parts...)...)
+	return seal(slices.Concat(append([][]byte{[]byte("OTLPGOS\x02")}, parts...)...))
+}
+
+// seal appends the CRC-32C trailer AppendSnapshot ends a snapshot with.
+func seal(body []byte) []byte {
+	return binary.LittleEndian.AppendUint32(slices.Clip(body), crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
 }
 
 // noLevels is a side with no levels.
@@ -94,6 +102,13 @@ var noLevels = u(0)
 // oneOrder is a side with one level at price holding one order.
 func oneOrder(price int64, id uint64, qty int64) []byte {
 	return slices.Concat(u(1), v(price), u(1), u(id), u(0), v(qty))
+}
+
+// flipped returns a copy of b with byte i's lowest bit flipped.
+func flipped(b []byte, i int) []byte {
+	c := slices.Clone(b)
+	c[i] ^= 1
+	return c
 }
 
 func TestRestoreBookRejects(t *testing.T) {
@@ -112,12 +127,16 @@ func TestRestoreBookRejects(t *testing.T) {
 		t.Fatalf("a real snapshot: %v", err)
 	}
 	cases := map[string][]byte{
-		"nil":            nil,
-		"not a snapshot": []byte("OTLPGOL\x01 a command log"),
-		"magic only":     []byte("OTLPGOS\x01"),
-		"trailing byte":  append(slices.Clone(good), 0),
-		"bad policy":     snapshotOf([]byte{9}, v(0), noLevels, noLevels, noLevels, noLevels),
-		"negative last":  snapshotOf([]byte{0}, v(-1), noLevels, noLevels, noLevels, noLevels),
+		"nil":                   nil,
+		"not a snapshot":        []byte("OTLPGOL\x01 a command log"),
+		"magic only":            []byte("OTLPGOS\x02"),
+		"magic sealed":          seal([]byte("OTLPGOS\x02")),
+		"version 1":             seal([]byte("OTLPGOS\x01\x00\x00\x00\x00\x00\x00")),
+		"trailing byte":         append(slices.Clone(good), 0),
+		"trailing byte, sealed": seal(append(slices.Clone(good[:len(good)-4]), 0)),
+		"a flipped byte":        flipped(good, len(good)-5),
+		"bad policy":            snapshotOf([]byte{9}, v(0), noLevels, noLevels, noLevels, noLevels),
+		"negative last":         snapshotOf([]byte{0}, v(-1), noLevels, noLevels, noLevels, noLevels),
 		"redundant varint": snapshotOf([]byte{0}, []byte{0x80, 0x00}, noLevels, noLevels, noLevels,
 			noLevels),
 		"crossed":                 snapshotOf([]byte{0}, v(0), oneOrder(105, 1, 5), oneOrder(100, 2, 5), noLevels, noLevels),
