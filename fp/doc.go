@@ -12,6 +12,16 @@
 //	total := fp.Reduce(orders, 0, func(sum int64, o Order) int64 { return sum + o.Cents })
 //	prices, err := fp.ParallelMap(ctx, symbols, 8, fetchPrice) // 8 at a time, results in order
 //
+// # Panics
+//
+// The functions that return an error return a panic in their callback as
+// that error, a *panics.Error with the stack (errors.As):
+// ParallelMap, whose goroutines run wholly under package panics and all
+// end before it returns, and MapContext, FilterContext and
+// ReduceContext. Map, Filter, Reduce and the Seq functions have no error
+// to return and run on the caller's goroutine, so a panic in their
+// callback reaches the caller as from the loop they replace.
+//
 // # What does not belong here
 //
 // Worker pools, pipelines and channels with telemetry belong to package

@@ -17,8 +17,8 @@ import (
 // goroutine outlives ParallelMap. If ctx is cancelled first, it returns
 // ctx's error. Results of elements not reached are zero.
 //
-// It starts min(limit, len(s)) goroutines, which take elements in turn;
-// nothing is allocated per element.
+// It starts min(limit, len(s)) goroutines, which take elements in turn
+// and run wholly under package panics; nothing is allocated per element.
 func ParallelMap[S ~[]T, T, U any](ctx context.Context, s S, limit int, f func(context.Context, T) (U, error)) ([]U, error) {
 	out := make([]U, len(s))
 	if len(s) == 0 {
@@ -38,18 +38,25 @@ func ParallelMap[S ~[]T, T, U any](ctx context.Context, s S, limit int, f func(c
 	)
 	for range min(limit, len(s)) {
 		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(s) {
-					return
+			// One recover per goroutine, not per element: a panic in f ends
+			// this goroutine's loop as an error would.
+			err := panics.Try(func() error {
+				for ctx.Err() == nil {
+					i := int(next.Add(1) - 1)
+					if i >= len(s) {
+						return nil
+					}
+					u, err := f(ctx, s[i])
+					if err != nil {
+						return err
+					}
+					out[i] = u
+					done.Add(1)
 				}
-				u, err := protect(ctx, f, s[i])
-				if err != nil {
-					once.Do(func() { firstErr = err; cancel() })
-					return
-				}
-				out[i] = u
-				done.Add(1)
+				return nil
+			})
+			if err != nil {
+				once.Do(func() { firstErr = err; cancel() })
 			}
 		})
 	}
@@ -61,10 +68,4 @@ func ParallelMap[S ~[]T, T, U any](ctx context.Context, s S, limit int, f func(c
 		return out, context.Cause(ctx)
 	}
 	return out, nil
-}
-
-// protect calls f, turning a panic into a *panics.Error.
-func protect[T, U any](ctx context.Context, f func(context.Context, T) (U, error), v T) (u U, err error) {
-	defer panics.Recover(&err)
-	return f(ctx, v)
 }

@@ -3,6 +3,8 @@ package fp
 import (
 	"context"
 	"iter"
+
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 // Map returns f applied to each element of s, in order, in a slice
@@ -90,9 +92,11 @@ func canceled(ctx context.Context, done <-chan struct{}) error {
 
 // MapContext is Map for a function that can fail: it stops at f's first
 // error, or once ctx is cancelled, and returns the results so far with
-// the error (the results of elements not reached are zero).
-func MapContext[S ~[]T, T, U any](ctx context.Context, s S, f func(context.Context, T) (U, error)) ([]U, error) {
-	out := make([]U, len(s))
+// the error (the results of elements not reached are zero). A panic in f
+// is such an error: a *panics.Error with the stack.
+func MapContext[S ~[]T, T, U any](ctx context.Context, s S, f func(context.Context, T) (U, error)) (out []U, err error) {
+	defer panics.Recover(&err)
+	out = make([]U, len(s))
 	done := ctx.Done()
 	for i, v := range s {
 		if i%checkEvery == 0 {
@@ -110,9 +114,11 @@ func MapContext[S ~[]T, T, U any](ctx context.Context, s S, f func(context.Conte
 }
 
 // FilterContext is Filter for a predicate that can fail: it stops at the
-// first error, or once ctx is cancelled, returning what it kept so far.
-func FilterContext[S ~[]T, T any](ctx context.Context, s S, keep func(context.Context, T) (bool, error)) (S, error) {
-	out := make(S, 0, len(s))
+// first error, or once ctx is cancelled, returning what it kept so far. A
+// panic in keep is such an error: a *panics.Error with the stack.
+func FilterContext[S ~[]T, T any](ctx context.Context, s S, keep func(context.Context, T) (bool, error)) (out S, err error) {
+	defer panics.Recover(&err)
+	out = make(S, 0, len(s))
 	done := ctx.Done()
 	for i, v := range s {
 		if i%checkEvery == 0 {
@@ -132,9 +138,11 @@ func FilterContext[S ~[]T, T any](ctx context.Context, s S, keep func(context.Co
 }
 
 // ReduceContext is Reduce for a step that can fail: it stops at the first
-// error, or once ctx is cancelled, returning the accumulator so far.
-func ReduceContext[S ~[]T, T, A any](ctx context.Context, s S, init A, f func(context.Context, A, T) (A, error)) (A, error) {
-	acc := init
+// error, or once ctx is cancelled, returning the accumulator so far. A
+// panic in f is such an error: a *panics.Error with the stack.
+func ReduceContext[S ~[]T, T, A any](ctx context.Context, s S, init A, f func(context.Context, A, T) (A, error)) (acc A, err error) {
+	defer panics.Recover(&err)
+	acc = init
 	done := ctx.Done()
 	for i, v := range s {
 		if i%checkEvery == 0 {
