@@ -2,9 +2,10 @@
 // tells you when telemetry is not getting through.
 //
 // [Setup] builds a tracer provider and a meter provider that export over
-// OTLP/HTTP, sets the W3C tracecontext and baggage propagators, describes
-// the service with a resource (service name and version, host, SDK), and
-// installs all of it as the OpenTelemetry globals. [Telemetry.Shutdown]
+// OTLP/HTTP, sets the propagators (W3C tracecontext and baggage unless
+// OTEL_PROPAGATORS says otherwise), describes the service with a resource
+// (service name and version, host, SDK), and installs all of it as the
+// OpenTelemetry globals. [Telemetry.Shutdown]
 // flushes and stops it once.
 //
 //	tel, err := otelx.Setup(ctx, otelx.WithServiceName("checkout"))
@@ -15,15 +16,17 @@
 //
 // # Configuration
 //
-// The standard OTEL_* environment variables work: OTEL_SDK_DISABLED,
-// OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_ENDPOINT
-// and its per-signal forms, OTEL_EXPORTER_OTLP_HEADERS (and the other
-// variables the OTLP/HTTP exporters read themselves: timeout, compression,
-// certificates), OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG,
-// OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER (otlp or none),
-// OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_QUEUE_SIZE,
-// OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_METRIC_EXPORT_INTERVAL and
-// OTEL_METRIC_EXPORT_TIMEOUT.
+// The standard OTEL_* environment variables work: OTEL_SDK_DISABLED (true
+// or false), OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_PROPAGATORS
+// (tracecontext, baggage or none), OTEL_EXPORTER_OTLP_ENDPOINT and its
+// per-signal forms, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TIMEOUT
+// and OTEL_EXPORTER_OTLP_COMPRESSION and their per-signal forms (read by
+// the OTLP/HTTP exporters and checked by Setup first; the certificate
+// variables are read by the exporters alone), OTEL_TRACES_SAMPLER and
+// OTEL_TRACES_SAMPLER_ARG, OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER
+// (otlp or none), OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT,
+// OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+// OTEL_METRIC_EXPORT_INTERVAL and OTEL_METRIC_EXPORT_TIMEOUT.
 //
 // # Sampling
 //
@@ -42,7 +45,17 @@
 //
 // A value Setup cannot honour is an error, never a silent default: see
 // [EnvError], [ErrInvalidEndpoint], [ErrUnsupported] and [ErrInvalidValue].
-// Setup does not contact the collector.
+// That includes a value that would be ignored, such as
+// OTEL_TRACES_SAMPLER_ARG with a sampler that takes no argument, and an
+// endpoint with a user, password, query or fragment, which the OTLP
+// exporter would drop: credentials go in OTEL_EXPORTER_OTLP_HEADERS. Setup
+// does not contact the collector.
+//
+// # Secrets
+//
+// Nothing otelx shows, in an error, in [Health] and its settings, or in
+// what its checks log, contains an endpoint's user, password, query values
+// or fragment, or a header's value: they read "xxxxx".
 //
 // # Health
 //

@@ -1,14 +1,17 @@
 package otelx
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otlpgo/otlpgo/sampler"
@@ -48,6 +51,10 @@ const (
 	defaultMaxBatchSize   = 512
 	defaultMetricInterval = 60 * time.Second
 	defaultLeakThreshold  = time.Minute
+
+	// maxMillis bounds a duration in milliseconds from the environment: a
+	// day, far below where time.Duration overflows.
+	maxMillis = int(24 * time.Hour / time.Millisecond)
 )
 
 // resolved is the configuration Setup builds from, after precedence.
@@ -74,11 +81,26 @@ func envLookup(name string) (string, bool) {
 	return v, ok && v != ""
 }
 
-// sdkDisabled reports whether OTEL_SDK_DISABLED is "true" (any case). Other
-// values, as the specification says, leave the SDK enabled.
-func sdkDisabled() bool {
-	v, _ := envLookup("OTEL_SDK_DISABLED")
-	return strings.EqualFold(v, "true")
+// sdkDisabled reports whether OTEL_SDK_DISABLED is "true" (any case). The
+// specification reads any other value as false; otelx refuses values other
+// than true and false, so that OTEL_SDK_DISABLED=1 does not leave telemetry
+// on in silence.
+func sdkDisabled() (bool, error) {
+	const envVar = "OTEL_SDK_DISABLED"
+	v, ok := envLookup(envVar)
+	switch {
+	case !ok || strings.EqualFold(v, "false"):
+		return false, nil
+	case strings.EqualFold(v, "true"):
+		return true, nil
+	}
+	return false, envError(envVar, v, fmt.Errorf("%w: want true or false", ErrInvalidValue))
+}
+
+// envError builds the error for a variable whose value Setup refuses; the
+// value is shown through redact.
+func envError(name, value string, err error) *EnvError {
+	return &EnvError{Var: name, Value: redact(name, value), Err: err}
 }
 
 // resolve applies precedence (option, environment, default) to every
@@ -110,17 +132,22 @@ func resolve(c *config) (*resolved, error) {
 		}
 		for _, name := range pv.vars {
 			if v, ok := envLookup(name); ok && v != "http/protobuf" {
-				return nil, &EnvError{Var: name, Value: v,
-					Err: fmt.Errorf("%w: otelx exports over OTLP/HTTP with protobuf (http/protobuf) only", ErrUnsupported)}
+				return nil, envError(name, v, fmt.Errorf("%w: otelx exports over OTLP/HTTP with protobuf (http/protobuf) only", ErrUnsupported))
 			}
 		}
 	}
 	if r.tracesExporter == "otlp" {
+		if err = checkExporterEnv("TRACES"); err != nil {
+			return nil, err
+		}
 		if r.tracesURL, err = resolveURL(r, c.endpoint, "traces.endpoint", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "v1/traces"); err != nil {
 			return nil, err
 		}
 	}
 	if r.metricsExporter == "otlp" {
+		if err = checkExporterEnv("METRICS"); err != nil {
+			return nil, err
+		}
 		if r.metricsURL, err = resolveURL(r, c.endpoint, "metrics.endpoint", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "v1/metrics"); err != nil {
 			return nil, err
 		}
@@ -164,21 +191,10 @@ func (r *resolved) add(name, value string, src Source, envVar string) {
 	s := Setting{Name: name, Value: value, Source: src}
 	if src == SourceOption && envVar != "" {
 		if v, ok := envLookup(envVar); ok {
-			if u, err := url.Parse(v); err == nil && u.User != nil {
-				v = u.Redacted()
-			}
-			s.IgnoredEnv = envVar + "=" + v
+			s.IgnoredEnv = envVar + "=" + redact(envVar, v)
 		}
 	}
 	r.settings = append(r.settings, s)
-}
-
-// redact hides credentials in a URL for display.
-func redact(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return u.Redacted()
-	}
-	return raw
 }
 
 // resolveExporter returns "custom", "otlp" or "none".
@@ -197,7 +213,7 @@ func resolveExporter[E any](r *resolved, name, envVar string, custom E) (string,
 		r.add(name, strings.ToLower(v), SourceEnv, "")
 		return strings.ToLower(v), nil
 	}
-	return "", &EnvError{Var: envVar, Value: v, Err: fmt.Errorf("%w: otelx supports otlp and none", ErrUnsupported)}
+	return "", envError(envVar, v, fmt.Errorf("%w: otelx supports otlp and none", ErrUnsupported))
 }
 
 // resolveURL returns the full URL for one signal. The per-signal variable is
@@ -216,21 +232,29 @@ func resolveURL(r *resolved, option, name, signalVar, path string) (string, erro
 	} else {
 		raw, src = defaultEndpoint, string(SourceDefault)
 	}
-	u, err := url.Parse(raw)
-	if err == nil && (u.Scheme != "http" && u.Scheme != "https" || u.Host == "") {
-		err = fmt.Errorf("want an absolute http:// or https:// URL such as %s", defaultEndpoint)
-	}
-	if err != nil {
+	u, reason := checkEndpoint(raw)
+	if reason != "" {
 		if envVar != "" {
-			return "", &EnvError{Var: envVar, Value: raw, Err: fmt.Errorf("%w: %v", ErrInvalidEndpoint, err)}
+			return "", envError(envVar, raw, fmt.Errorf("%w: %s", ErrInvalidEndpoint, reason))
 		}
-		return "", fmt.Errorf("%w: %q: %v", ErrInvalidEndpoint, raw, err)
+		return "", fmt.Errorf("%w: WithEndpoint(%q): %s", ErrInvalidEndpoint, redact(name, raw), reason)
+	}
+	// The OTLP exporter reads both variables itself, whatever otelx uses,
+	// and logs one that does not parse with its raw value: refuse it here,
+	// where the value is shown redacted.
+	for _, v := range []string{baseVar, signalVar} {
+		if ev, ok := envLookup(v); ok && v != envVar {
+			if _, err := url.Parse(ev); err != nil {
+				return "", envError(v, ev, fmt.Errorf("%w: %s (the OTLP exporter reads it even when it is not used)",
+					ErrInvalidEndpoint, describeURLError(err)))
+			}
+		}
 	}
 	if !full {
 		u.Path = strings.TrimSuffix(u.Path, "/") + "/" + path
+		u.RawPath = ""
 	}
 	s := u.String()
-	shown := u.Redacted() // the URL may carry credentials: never show them
 	if option != "" {
 		// Report the per-signal variable if set, else the base one.
 		envVar = signalVar
@@ -238,8 +262,133 @@ func resolveURL(r *resolved, option, name, signalVar, path string) (string, erro
 			envVar = baseVar
 		}
 	}
-	r.add(name, shown, Source(src), envVar)
+	r.add(name, redact(name, s), Source(src), envVar)
 	return s, nil
+}
+
+// checkEndpoint parses raw as an OTLP/HTTP endpoint. It returns the reason
+// it cannot be used, which never repeats any part of raw: net/url's errors
+// quote the URL, credentials included.
+func checkEndpoint(raw string) (*url.URL, string) {
+	const want = "want an absolute http:// or https:// URL such as " + defaultEndpoint
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, describeURLError(err) + ": " + want
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "", u.Opaque != "":
+		return nil, want
+	case u.User != nil, u.RawQuery != "", u.ForceQuery, u.Fragment != "", strings.Contains(raw, "#"):
+		// The exporters build each request from the scheme, host and path
+		// alone, so these would be dropped in silence.
+		return nil, "the OTLP/HTTP exporter sends neither a user:password nor a ?query or #fragment of the URL: " +
+			"send credentials as headers in OTEL_EXPORTER_OTLP_HEADERS, and use the URL's scheme, host, port and path only"
+	}
+	if strings.Contains(u.Path, "@") {
+		// http://user:12/pass@host parses as port 12 and path /pass@host.
+		return nil, "the path has an '@': if it is a user:password, send credentials as headers in OTEL_EXPORTER_OTLP_HEADERS"
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, "the port is not from 1 to 65535"
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return nil, "the port is empty"
+	}
+	return u, ""
+}
+
+// describeURLError says what is wrong with a URL that net/url refused,
+// without repeating any of it.
+func describeURLError(err error) string {
+	var esc url.EscapeError
+	var host url.InvalidHostError
+	switch {
+	case errors.As(err, &esc):
+		return "a % is not followed by two hexadecimal digits"
+	case errors.As(err, &host):
+		return "the host name has a character that is not allowed"
+	}
+	return "not a URL"
+}
+
+// checkExporterEnv checks the variables that the OTLP/HTTP exporter of one
+// signal reads itself: it would log a malformed header list with its values,
+// and ignore in silence a malformed timeout or compression.
+func checkExporterEnv(signal string) error {
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_" + signal + "_HEADERS"} {
+		v, ok := envLookup(name)
+		if !ok {
+			continue
+		}
+		for i, entry := range strings.Split(v, ",") {
+			k, val, found := strings.Cut(entry, "=")
+			var reason string
+			switch {
+			case !found:
+				reason = "is not key=value"
+			case !validHeaderKey(strings.TrimSpace(k)):
+				reason = "has a key that is not a valid HTTP header name"
+			default:
+				if _, err := url.PathUnescape(val); err != nil {
+					reason = "has a value with a % not followed by two hexadecimal digits"
+				}
+			}
+			if reason != "" {
+				return envError(name, v, fmt.Errorf("%w: entry %d %s: want key1=value1,key2=value2 with URL-encoded values",
+					ErrInvalidValue, i+1, reason))
+			}
+		}
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_" + signal + "_TIMEOUT"} {
+		if v, ok := envLookup(name); ok {
+			// The exporter reads it with strconv.Atoi, as milliseconds.
+			if ms, err := strconv.Atoi(v); err != nil || ms <= 0 || ms > maxMillis {
+				return envError(name, v, fmt.Errorf("%w: want whole milliseconds from 1 to %d", ErrInvalidValue, maxMillis))
+			}
+		}
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_" + signal + "_COMPRESSION"} {
+		// The exporter compresses on exactly "gzip" and on nothing else.
+		if v, ok := envLookup(name); ok && v != "gzip" && v != "none" {
+			return envError(name, v, fmt.Errorf("%w: want gzip or none", ErrUnsupported))
+		}
+	}
+	return nil
+}
+
+// resolvePropagators reads OTEL_PROPAGATORS, a comma-separated list of
+// tracecontext, baggage, or none alone; unset, it is tracecontext,baggage.
+func resolvePropagators() (propagation.TextMapPropagator, Setting, error) {
+	const envVar = "OTEL_PROPAGATORS"
+	v, ok := envLookup(envVar)
+	if !ok {
+		return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+			Setting{Name: "propagators", Value: "tracecontext,baggage", Source: SourceDefault}, nil
+	}
+	var props []propagation.TextMapPropagator
+	var names []string
+	for entry := range strings.SplitSeq(v, ",") {
+		name := strings.ToLower(strings.TrimSpace(entry))
+		if slices.Contains(names, name) {
+			continue
+		}
+		switch name {
+		case "tracecontext":
+			props = append(props, propagation.TraceContext{})
+		case "baggage":
+			props = append(props, propagation.Baggage{})
+		case "none":
+		default:
+			return nil, Setting{}, envError(envVar, v, fmt.Errorf(
+				"%w: otelx supports tracecontext, baggage and none; install others yourself with otel.SetTextMapPropagator after Setup", ErrUnsupported))
+		}
+		names = append(names, name)
+	}
+	if slices.Contains(names, "none") && len(names) > 1 {
+		return nil, Setting{}, envError(envVar, v, fmt.Errorf("%w: none cannot be combined with a propagator", ErrInvalidValue))
+	}
+	return propagation.NewCompositeTextMapPropagator(props...),
+		Setting{Name: "propagators", Value: strings.Join(names, ","), Source: SourceEnv}, nil
 }
 
 // EnvSpanBudget names the environment variable that sets the adaptive
@@ -258,6 +407,14 @@ func resolveSampler(r *resolved, option sdktrace.Sampler, budget float64) (sdktr
 		return option, nil
 	}
 	name, ok := envLookup(envVar)
+	if arg, set := envLookup(argVar); set && !ok {
+		return nil, envError(argVar, arg, fmt.Errorf("%w: it is set but OTEL_TRACES_SAMPLER is not, so the adaptive sampler is used and takes no argument: "+
+			"set OTEL_TRACES_SAMPLER=parentbased_traceidratio for a fixed ratio, or %s for the adaptive sampler's budget", ErrUnsupported, EnvSpanBudget))
+	}
+	if arg, set := envLookup(EnvSpanBudget); set && ok {
+		return nil, envError(EnvSpanBudget, arg, fmt.Errorf("%w: it is set but OTEL_TRACES_SAMPLER=%s chooses another sampler than the adaptive one it configures",
+			ErrUnsupported, redact(envVar, name)))
+	}
 	if !ok {
 		arg, argSet := envLookup(EnvSpanBudget)
 		switch {
@@ -266,10 +423,10 @@ func resolveSampler(r *resolved, option sdktrace.Sampler, budget float64) (sdktr
 		case argSet:
 			f, err := strconv.ParseFloat(arg, 64)
 			if err != nil || !(f > 0) || math.IsInf(f, 0) {
-				return nil, &EnvError{Var: EnvSpanBudget, Value: arg, Err: fmt.Errorf("%w: want sampled spans per second, above 0", ErrInvalidValue)}
+				return nil, envError(EnvSpanBudget, arg, fmt.Errorf("%w: want sampled spans per second, above 0", ErrInvalidValue))
 			}
 			budget = f
-			r.add("traces.span_budget", arg, SourceEnv, "")
+			r.add("traces.span_budget", strconv.FormatFloat(budget, 'g', -1, 64), SourceEnv, "")
 		default:
 			budget = sampler.DefaultBudget
 			r.add("traces.span_budget", strconv.FormatFloat(budget, 'g', -1, 64), SourceDefault, "")
@@ -285,12 +442,13 @@ func resolveSampler(r *resolved, option sdktrace.Sampler, budget float64) (sdktr
 		}
 		f, err := strconv.ParseFloat(arg, 64)
 		if err != nil || f < 0 || f > 1 || f != f {
-			return 0, &EnvError{Var: argVar, Value: arg, Err: fmt.Errorf("%w: want a probability from 0 to 1", ErrInvalidValue)}
+			return 0, envError(argVar, arg, fmt.Errorf("%w: want a probability from 0 to 1", ErrInvalidValue))
 		}
 		return f, nil
 	}
 	var s sdktrace.Sampler
-	switch strings.ToLower(name) {
+	lower := strings.ToLower(name)
+	switch lower {
 	case "always_on":
 		s = sdktrace.AlwaysSample()
 	case "always_off":
@@ -309,8 +467,11 @@ func resolveSampler(r *resolved, option sdktrace.Sampler, budget float64) (sdktr
 			s = sdktrace.ParentBased(s)
 		}
 	default:
-		return nil, &EnvError{Var: envVar, Value: name, Err: fmt.Errorf(
-			"%w: otelx supports always_on, always_off, traceidratio and their parentbased_ forms; unset it for the adaptive default", ErrUnsupported)}
+		return nil, envError(envVar, name, fmt.Errorf(
+			"%w: otelx supports always_on, always_off, traceidratio and their parentbased_ forms; unset it for the adaptive default", ErrUnsupported))
+	}
+	if arg, set := envLookup(argVar); set && lower != "traceidratio" && lower != "parentbased_traceidratio" {
+		return nil, envError(argVar, arg, fmt.Errorf("%w: OTEL_TRACES_SAMPLER=%s takes no argument", ErrUnsupported, lower))
 	}
 	r.add("traces.sampler", s.Description(), SourceEnv, "")
 	return s, nil
@@ -328,8 +489,8 @@ func resolveMillis(r *resolved, name, envVar string, option, def time.Duration) 
 		return def, nil
 	}
 	ms, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || ms <= 0 || ms > int64(24*time.Hour/time.Millisecond) {
-		return 0, &EnvError{Var: envVar, Value: v, Err: fmt.Errorf("%w: want whole milliseconds from 1 to 86400000", ErrInvalidValue)}
+	if err != nil || ms <= 0 || ms > int64(maxMillis) {
+		return 0, envError(envVar, v, fmt.Errorf("%w: want whole milliseconds from 1 to %d", ErrInvalidValue, maxMillis))
 	}
 	d := time.Duration(ms) * time.Millisecond
 	r.add(name, d.String(), SourceEnv, "")
@@ -349,7 +510,7 @@ func resolveInt(r *resolved, name, envVar string, option, def int) (int, error) 
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 || n > 1<<24 {
-		return 0, &EnvError{Var: envVar, Value: v, Err: fmt.Errorf("%w: want a whole number from 1 to %d", ErrInvalidValue, 1<<24)}
+		return 0, envError(envVar, v, fmt.Errorf("%w: want a whole number from 1 to %d", ErrInvalidValue, 1<<24))
 	}
 	r.add(name, strconv.Itoa(n), SourceEnv, "")
 	return n, nil

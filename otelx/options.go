@@ -83,7 +83,10 @@ func WithResourceAttributes(attrs ...attribute.KeyValue) Option {
 // WithEndpoint sets the OTLP/HTTP base URL, such as "http://127.0.0.1:4318".
 // Traces go to its /v1/traces path and metrics to /v1/metrics. It wins over
 // OTEL_EXPORTER_OTLP_ENDPOINT and the per-signal variables. The scheme
-// decides TLS: http is plain text, https uses TLS.
+// decides TLS: http is plain text, https uses TLS. A URL with a user,
+// password, query or fragment is refused with [ErrInvalidEndpoint], since
+// the exporter sends none of them: put credentials in
+// OTEL_EXPORTER_OTLP_HEADERS.
 func WithEndpoint(baseURL string) Option {
 	return optionFunc(func(c *config) {
 		if baseURL != "" {

@@ -57,8 +57,9 @@ type Telemetry struct {
 }
 
 // Setup builds the OpenTelemetry SDK for traces and metrics, exporting over
-// OTLP/HTTP, and by default installs it, with W3C tracecontext and baggage
-// propagators, as the global providers. Call [Telemetry.Shutdown] before the
+// OTLP/HTTP, and by default installs it, with the propagators
+// OTEL_PROPAGATORS names (W3C tracecontext and baggage by default), as the
+// global providers. Call [Telemetry.Shutdown] before the
 // program exits, or the last spans are lost.
 //
 // Settings come, in order of precedence, from opts, from the standard OTEL_*
@@ -70,7 +71,8 @@ type Telemetry struct {
 // Setup returns an error wrapping [ErrInvalidEndpoint], [ErrUnsupported] or
 // [ErrInvalidValue] (an [*EnvError] when the environment is at fault) for
 // configuration it cannot honour; it does not contact the collector, so an
-// unreachable collector shows later in Health, not here.
+// unreachable collector shows later in Health, not here. Neither its errors
+// nor Health show an endpoint's credentials or a header's value.
 func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 	cfg := newConfig(opts)
 	t := &Telemetry{
@@ -81,24 +83,19 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 	if t.threshold == 0 {
 		t.threshold = defaultLeakThreshold
 	}
-	if sdkDisabled() {
+	p, err := prepare(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	t.settings = p.settings
+	if p.disabled {
 		t.disabled = true
 		t.tp = tracenoop.NewTracerProvider()
 		t.mp = metricnoop.NewMeterProvider()
-		t.settings = []Setting{{Name: "sdk.disabled", Value: "true", Source: SourceEnv}}
-		t.install(&cfg)
+		t.install(&cfg, p.propagator)
 		return t, nil
 	}
-
-	r, err := resolve(&cfg)
-	if err != nil {
-		return nil, err
-	}
-	res, err := buildResource(ctx, &cfg, r)
-	if err != nil {
-		return nil, err
-	}
-	t.settings = r.settings
+	r, res := p.resolved, p.resource
 
 	// Traces: counting sampler, leak tracker, batching to the exporter.
 	t.counter = &countingSampler{Sampler: r.sampler}
@@ -115,7 +112,7 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 		t.leaks = &leakTracker{}
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(t.leaks))
 	}
-	t.traces = &exportStats{name: r.tracesExporter, endpoint: redact(r.tracesURL), now: t.now}
+	t.traces = &exportStats{name: r.tracesExporter, endpoint: redact("traces.endpoint", r.tracesURL), now: t.now}
 	var spanExp sdktrace.SpanExporter
 	switch r.tracesExporter {
 	case "custom":
@@ -135,7 +132,7 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 	t.tp = t.sdkTP
 
 	// Metrics: a periodic reader on the exporter.
-	t.metrics = &exportStats{name: r.metricsExporter, endpoint: redact(r.metricsURL), now: t.now}
+	t.metrics = &exportStats{name: r.metricsExporter, endpoint: redact("metrics.endpoint", r.metricsURL), now: t.now}
 	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
 	var metricExp sdkmetric.Exporter
 	switch {
@@ -162,19 +159,55 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 	t.sdkMP = sdkmetric.NewMeterProvider(mpOpts...)
 	t.mp = t.sdkMP
 
-	t.install(&cfg)
+	t.install(&cfg, p.propagator)
 	return t, nil
 }
 
+// prepared is everything Setup takes from the options and the environment,
+// checked, before it builds anything that runs.
+type prepared struct {
+	disabled   bool // OTEL_SDK_DISABLED=true: resolved and resource are nil
+	propagator propagation.TextMapPropagator
+	resolved   *resolved
+	resource   *resource.Resource
+	settings   []Setting
+}
+
+// prepare reads and checks the configuration as Setup does: it starts no
+// goroutine and contacts nothing, so tests and fuzzing can call it freely.
+func prepare(ctx context.Context, cfg *config) (*prepared, error) {
+	prop, propSetting, err := resolvePropagators()
+	if err != nil {
+		return nil, err
+	}
+	disabled, err := sdkDisabled()
+	if err != nil {
+		return nil, err
+	}
+	if disabled {
+		return &prepared{disabled: true, propagator: prop, settings: []Setting{
+			{Name: "sdk.disabled", Value: "true", Source: SourceEnv}, propSetting}}, nil
+	}
+	r, err := resolve(cfg)
+	if err != nil {
+		return nil, err
+	}
+	res, err := buildResource(ctx, cfg, r)
+	if err != nil {
+		return nil, err
+	}
+	r.settings = append(r.settings, propSetting)
+	return &prepared{propagator: prop, resolved: r, resource: res, settings: r.settings}, nil
+}
+
 // install sets the globals unless the caller opted out.
-func (t *Telemetry) install(cfg *config) {
+func (t *Telemetry) install(cfg *config, prop propagation.TextMapPropagator) {
 	if cfg.noGlobals {
 		return
 	}
 	otel.SetTracerProvider(t.tp)
 	otel.SetMeterProvider(t.mp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
-		propagation.TraceContext{}, propagation.Baggage{}))
+	otel.SetTextMapPropagator(prop)
 }
 
 // buildResource merges, lowest precedence first: the default service name,
@@ -200,8 +233,8 @@ func buildResource(ctx context.Context, cfg *config, r *resolved) (*resource.Res
 	if err != nil {
 		if errors.Is(err, resource.ErrPartialResource) {
 			v, _ := envLookup("OTEL_RESOURCE_ATTRIBUTES")
-			return nil, &EnvError{Var: "OTEL_RESOURCE_ATTRIBUTES", Value: v,
-				Err: fmt.Errorf("%w: want key1=value1,key2=value2 with URL-encoded values: %v", ErrInvalidValue, err)}
+			return nil, envError("OTEL_RESOURCE_ATTRIBUTES", v,
+				fmt.Errorf("%w: want key1=value1,key2=value2 with URL-encoded values: %v", ErrInvalidValue, err))
 		}
 		return nil, fmt.Errorf("otelx: resource: %w", err)
 	}
