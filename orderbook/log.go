@@ -115,7 +115,11 @@ type logReader struct {
 }
 
 func newLogReader(r io.Reader) (*logReader, STP, error) {
-	lr := &logReader{r: bufio.NewReaderSize(r, 256<<10)}
+	size := 256 << 10
+	if l, ok := r.(interface{ Len() int }); ok && l.Len() < size { // a bytes.Reader holding a short log
+		size = l.Len()
+	}
+	lr := &logReader{r: bufio.NewReaderSize(r, size)}
 	var hdr [logHeaderSize]byte
 	n, err := io.ReadFull(lr.r, hdr[:])
 	magic := hdr[:min(n, len(logMagic))]
