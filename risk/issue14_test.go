@@ -3,6 +3,7 @@ package risk_test
 import (
 	"context"
 	"errors"
+	"math"
 	"sync/atomic"
 	"testing"
 
@@ -259,4 +260,19 @@ func TestIssue14FillAboveLimitPriceRefused(t *testing.T) {
 		t.Fatalf("sell at 150 over a limit of 100: used %d, reserved %d; want 1,000 (at the limit) and 0", used, reserved)
 	}
 	expect(t, e, order("b", 1, 1), risk.ReasonDailyNotional)
+}
+
+// TestNonPositiveReferencePriceFailsClosed: a negative reference price
+// used to pass every order through the price band (its uint64 product
+// with the band was huge). Found while writing FuzzEngine's seeds.
+func TestNonPositiveReferencePriceFailsClosed(t *testing.T) {
+	e := newEngine(t, risk.Config{PriceBandBps: 100})
+	for _, ref := range []int64{-5, 0, math.MinInt64} {
+		e.SetReferencePrice("ESZ6", ref)
+		expect(t, e, order("a", 1, 1_000), risk.ReasonNoReferencePrice)
+	}
+	e.SetReferencePrice("ESZ6", 1_000)
+	expect(t, e, order("a", 1, 1_000), risk.ReasonNone)
+	expect(t, e, order("a", 1, math.MaxInt64/2), risk.ReasonInvalidOrder)
+	expect(t, e, order("a", 1, risk.MaxNotional), risk.ReasonPriceBand)
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/otlpgo/otlpgo/risk"
@@ -37,6 +38,9 @@ type refEngine struct {
 	// float64 rounding of the threshold (the engine keeps a float64
 	// running mean and variance).
 	anomalyHint bool
+	// clockPanics says the engine's clock panics: the first rule that
+	// reads it (the order rate) rejects with ReasonPanic.
+	clockPanics bool
 }
 
 type refPos struct{ filled, openBuy, openSell int64 }
@@ -120,8 +124,16 @@ func (r *refEngine) account(name string) (daily, position int64, rate float64, b
 	return daily, position, rate, max(burst, 1)
 }
 
+// zones caches time zones: loading one reads the file system.
+var zones sync.Map // name -> *time.Location
+
 func (r *refEngine) dayOf(now time.Time) time.Time {
-	loc, _ := time.LoadLocation(r.cfg.TimeZone)
+	v, ok := zones.Load(r.cfg.TimeZone)
+	if !ok {
+		loc, _ := time.LoadLocation(r.cfg.TimeZone)
+		v, _ = zones.LoadOrStore(r.cfg.TimeZone, loc)
+	}
+	loc := v.(*time.Location)
 	t := now.In(loc)
 	y, m, d := t.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, loc)
@@ -191,6 +203,9 @@ func (r *refEngine) check(o risk.Order, now time.Time) (string, risk.Reason) {
 		}
 	}
 	daily, position, rate, burst := r.account(o.Account)
+	if r.clockPanics {
+		return "order-rate", risk.ReasonPanic
+	}
 	if rate > 0 {
 		interval := max(int64(float64(time.Second)/rate), 1)
 		nowNs := now.UnixNano()
