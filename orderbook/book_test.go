@@ -1,6 +1,7 @@
 package orderbook_test
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -197,9 +198,9 @@ func (r *refBook) place(o orderbook.Order, fromStop bool) []orderbook.Event {
 		}
 		slices.SortStableFunc(makers, func(a, b refOrder) int {
 			if opp == orderbook.Sell {
-				return int(a.price - b.price)
+				return cmp.Compare(a.price, b.price) // not a subtraction: prices near the int64 limits would wrap it
 			}
-			return int(b.price - a.price)
+			return cmp.Compare(b.price, a.price)
 		})
 		var avail orderbook.Qty
 		for _, m := range makers {
@@ -320,9 +321,9 @@ func (r *refBook) depth(s orderbook.Side) []orderbook.Level {
 	}
 	slices.SortFunc(out, func(a, b orderbook.Level) int {
 		if s == orderbook.Buy {
-			return int(b.Price - a.Price)
+			return cmp.Compare(b.Price, a.Price) // not a subtraction: prices near the int64 limits would wrap it
 		}
-		return int(a.Price - b.Price)
+		return cmp.Compare(a.Price, b.Price)
 	})
 	return out
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/otlpgo/otlpgo/orderbook"
@@ -90,21 +92,72 @@ func TestReplayEveryCut(t *testing.T) {
 }
 
 // FuzzReplay feeds arbitrary bytes to Replay: it must not panic, must
-// fail only with ErrCorruptLog or ErrTruncatedLog, and must leave any book
-// it returns consistent.
+// fail only with ErrCorruptLog (ErrNotLog is one) or ErrTruncatedLog,
+// must agree with ReadLog, and must leave any book it returns consistent.
+// A short input (the foreign files of issue 14's finding 7 were 1 to 3
+// bytes) is also given to OpenEngine as a file, which must either refuse
+// it untouched or (an empty file, or a log) open it with Replay's book.
+// The seeds are real logs, an empty header, foreign files of 1 to 3
+// bytes, a torn header, another version's header, and damaged logs.
 func FuzzReplay(f *testing.F) {
-	f.Add(engineLog(f, 20, 4))
+	good := engineLog(f, 20, 4)
+	f.Add(good)
 	f.Add(engineLog(f, 3, 1))
-	f.Add([]byte("OTLPGOB\x02\x00"))
+	f.Add(good[:13]) // the header alone
+	for _, foreign := range []string{"", "x", "\xff\xfe", "id\n", "OTL", "OTLPGOB\x02\x00", "OTLPGOB\x01\x00"} {
+		f.Add([]byte(foreign))
+	}
+	f.Add(good[:len(good)-1]) // a torn last frame
+	for _, i := range []int{8, 13, 14, 20, len(good) - 1} {
+		f.Add(flipped(good, i)) // the policy byte, a frame's length, its checksums, a payload byte
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, _, err := orderbook.Replay(bytes.NewReader(data))
+		b, n, err := orderbook.Replay(bytes.NewReader(data))
 		if err != nil && !errors.Is(err, orderbook.ErrCorruptLog) && !errors.Is(err, orderbook.ErrTruncatedLog) {
 			t.Fatalf("untyped error %v", err)
+		}
+		if errors.Is(err, orderbook.ErrNotLog) && !errors.Is(err, orderbook.ErrCorruptLog) {
+			t.Fatalf("ErrNotLog without ErrCorruptLog: %v", err)
 		}
 		if b != nil {
 			if err := b.CheckInvariants(); err != nil {
 				t.Fatal(err)
 			}
+		}
+		var read uint64
+		rerr := orderbook.ReadLog(bytes.NewReader(data), func(uint64, orderbook.Command) error { read++; return nil })
+		if read != n || (rerr == nil) != (err == nil) {
+			t.Fatalf("ReadLog read %d commands (%v), Replay %d (%v)", read, rerr, n, err)
+		}
+		if len(data) > 32 {
+			return
+		}
+		path := filepath.Join(t.TempDir(), "book.log")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e, oerr := orderbook.OpenEngine(path, orderbook.WithQueueSize(16))
+		if oerr != nil {
+			if after, _ := os.ReadFile(path); !bytes.Equal(after, data) {
+				t.Fatalf("OpenEngine refused the file (%v) and changed it to %q", oerr, after)
+			}
+			if !errors.Is(oerr, orderbook.ErrCorruptLog) && !errors.Is(oerr, orderbook.ErrTruncatedLog) {
+				t.Fatalf("OpenEngine: untyped error %v", oerr)
+			}
+			return
+		}
+		snap, _, serr := e.Snapshot(context.Background())
+		if err := e.Shutdown(context.Background()); err != nil || serr != nil {
+			t.Fatal(err, serr)
+		}
+		switch {
+		case len(data) == 0:
+			b = orderbook.NewBook()
+		case b == nil:
+			t.Fatalf("OpenEngine opened %q, which Replay refused: %v", data, err)
+		}
+		if !bytes.Equal(snap, b.AppendSnapshot(nil)) {
+			t.Fatalf("OpenEngine opened %q with another book than Replay's", data)
 		}
 	})
 }
