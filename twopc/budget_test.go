@@ -3,11 +3,13 @@ package twopc_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/otlpgo/otlpgo/errs"
+	"github.com/otlpgo/otlpgo/internal/txlog"
 	"github.com/otlpgo/otlpgo/twopc"
 )
 
@@ -208,5 +210,134 @@ func TestPhaseTwoBoundsAHangingCall(t *testing.T) {
 	})
 	if !errors.Is(err, twopc.ErrInDoubt) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Run = %v", err)
+	}
+}
+
+// TestCoordinatorConcurrentSafe runs transactions from several goroutines
+// while Recover runs over and over; participant b refuses one transaction
+// in five, so those end in doubt within the budget and are left to
+// Recover. Every transaction must end committed on both participants or
+// left in the log, never aborted on one and committed on the other, and a
+// last Recover with b working again must finish the rest.
+func TestCoordinatorConcurrentSafe(t *testing.T) {
+	ctx := context.Background()
+	mem := twopc.NewMemoryLog()
+	a := newFake("a")
+	var refused []string
+	for g := range 4 {
+		for i := range 25 {
+			if i%5 == 0 {
+				refused = append(refused, fmt.Sprintf("g%d-%d", g, i))
+			}
+		}
+	}
+	b := newRefuser("b", refused...)
+	c, err := twopc.New(mem, map[string]twopc.Resource{"a": a, "b": b},
+		twopc.WithBackoff(time.Microsecond, time.Microsecond), twopc.WithRetryBudget(3, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg, recovering sync.WaitGroup
+	recovering.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := c.Recover(ctx); err != nil && !errors.Is(err, twopc.ErrInDoubt) {
+				t.Error(err)
+			}
+		}
+	})
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 25 {
+				id := fmt.Sprintf("g%d-%d", g, i)
+				out, err := c.Run(ctx, id, a, b)
+				switch {
+				case i%5 == 0 && (out != 0 || !errors.Is(err, twopc.ErrInDoubt)):
+					t.Errorf("%s: Run = %v, %v; want in doubt", id, out, err)
+				case i%5 != 0 && (out != twopc.Committed || err != nil):
+					t.Errorf("%s: Run = %v, %v", id, out, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	recovering.Wait()
+	b.mu.Lock()
+	clear(b.refuse)
+	b.mu.Unlock()
+	if n, err := c.Recover(ctx); n != len(refused) || err != nil {
+		t.Fatalf("the last Recover = %d, %v; want %d", n, err, len(refused))
+	}
+	for g := range 4 {
+		for i := range 25 {
+			id := fmt.Sprintf("g%d-%d", g, i)
+			if !a.committed[id] || !b.fake.committed[id] || a.aborted[id] || b.fake.aborted[id] {
+				t.Fatalf("%s: not committed on both", id)
+			}
+		}
+	}
+}
+
+// hookLog runs hook (once) after its first Claim has read the log, as if
+// the Claim's caller were slow to act on what it read.
+type hookLog struct {
+	twopc.Log
+	once sync.Once
+	hook func()
+}
+
+func (l *hookLog) Claim(ctx context.Context) ([]txlog.Record, error) {
+	recs, err := l.Log.Claim(ctx)
+	l.once.Do(l.hook)
+	return recs, err
+}
+
+// TestRecoverDoesNotDriveAStaleRecord: Recover read a transaction still
+// preparing ("p"); before it took the transaction, the Run driving it
+// logged commit, committed a, gave up on b (in doubt) and returned. Recover
+// drove what it had read, and aborted a transaction that had logged
+// commit and committed on a. It must read the record again once it holds
+// the transaction.
+func TestRecoverDoesNotDriveAStaleRecord(t *testing.T) {
+	ctx := context.Background()
+	mem := twopc.NewMemoryLog()
+	a, b := newFake("a"), newRefuser("b", "tx")
+	b.block = make(chan struct{})
+	runDone := make(chan error)
+	log := &hookLog{Log: mem}
+	log.hook = func() {
+		close(b.block) // the Run prepares, logs commit, commits a, gives up on b
+		if err := <-runDone; !errors.Is(err, twopc.ErrInDoubt) {
+			t.Errorf("Run = %v; want in doubt", err)
+		}
+	}
+	c, err := twopc.New(log, map[string]twopc.Resource{"a": a, "b": b},
+		twopc.WithBackoff(time.Microsecond, time.Microsecond), twopc.WithRetryBudget(2, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_, err := c.Run(ctx, "tx", a, b.fake)
+		runDone <- err
+	}()
+	for { // wait until the Run has logged the transaction and blocks in prepare
+		if recs, _ := mem.Claim(ctx); len(recs) == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	err = within(t, 10*time.Second, "Recover", func() error { _, err := c.Recover(ctx); return err })
+	var ide *twopc.InDoubtError
+	if !errors.As(err, &ide) || ide.Decision != twopc.Committed {
+		t.Fatalf("Recover = %v; want the logged commit, in doubt on b", err)
+	}
+	if !a.committed["tx"] || a.aborted["tx"] || b.fake.aborted["tx"] {
+		t.Fatalf("a committed %v, aborted %v; b aborted %v: Recover drove a stale record", a.committed["tx"], a.aborted["tx"], b.fake.aborted["tx"])
 	}
 }

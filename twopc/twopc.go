@@ -59,7 +59,10 @@ var validID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,150}$`) // with "." and a 4
 // methods are called again after a crash or a lost reply, so each must
 // succeed when its work is already done: Commit when the part is already
 // committed, Abort when it is already rolled back or was never prepared
-// (presumed abort).
+// (presumed abort). Each call must return once its ctx ends: phase two
+// bounds a participant's calls by ending their context (WithRetryBudget),
+// and a call that ignores it holds Run or Recover up. A panic in either
+// is recovered and counted as a failed call.
 type Resource interface {
 	Commit(ctx context.Context, txid string) error
 	Abort(ctx context.Context, txid string) error
@@ -67,7 +70,9 @@ type Resource interface {
 
 // Participant is one resource manager's part of a transaction. Prepare
 // does the work and makes it durable and ready to commit (PostgreSQL's
-// PREPARE TRANSACTION), or fails holding nothing.
+// PREPARE TRANSACTION), or fails holding nothing. Prepare must return
+// once its ctx ends (the prepare timeout ends it); a panic in Name or
+// Prepare is recovered and fails the transaction.
 type Participant interface {
 	Name() string
 	Prepare(ctx context.Context, txid string) error
@@ -198,6 +203,14 @@ func (c *Coordinator) Run(ctx context.Context, txid string, parts ...Participant
 	ctx, span := c.inst.tracer.Start(ctx, "twopc "+txid, trace.WithAttributes(
 		attribute.String("twopc.id", txid), attribute.StringSlice("twopc.participants", names)))
 	defer span.End()
+	// Marked as driven here before the record exists, so that a Recover
+	// that finds the record leaves it to this Run.
+	if _, running := c.inflight.LoadOrStore(txid, true); running {
+		err := fmt.Errorf("%w: %s", ErrDuplicateID, txid)
+		errs.Record(span, err)
+		return 0, err
+	}
+	defer c.inflight.Delete(txid)
 	b, _ := json.Marshal(record{Phase: "p", Parts: names})
 	if err := protect(func() error { return c.log.Create(ctx, txid, b) }); err != nil {
 		if errors.Is(err, txlog.ErrExists) {
@@ -206,8 +219,6 @@ func (c *Coordinator) Run(ctx context.Context, txid string, parts ...Participant
 		errs.Record(span, err)
 		return 0, err
 	}
-	c.inflight.Store(txid, true)
-	defer c.inflight.Delete(txid)
 	c.inst.started.Add(ctx, 1)
 	if err := c.prepare(ctx, txid, parts, names); err != nil {
 		out, ferr := c.finish(ctx, txid, "p", names)
@@ -324,28 +335,44 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 	if c == nil || c.log == nil {
 		return 0, ErrNoLog
 	}
-	var recs []txlog.Record
-	err := protect(func() (err error) {
-		recs, err = c.log.Claim(ctx)
-		return err
-	})
+	recs, err := c.claim(ctx)
 	if err != nil {
+		return 0, err
+	}
+	// Take the transactions no Run of this coordinator is driving, then
+	// read their records again: a Run may have moved one on (logged its
+	// decision, or finished it) between the first read and the taking,
+	// and driving a stale record could abort a transaction that logged
+	// commit. Once taken, only this Recover writes them.
+	taken := map[string]bool{}
+	for _, r := range recs {
+		if _, running := c.inflight.LoadOrStore(r.ID, true); !running {
+			taken[r.ID] = true
+		}
+	}
+	defer func() {
+		for id := range taken {
+			c.inflight.Delete(id)
+		}
+	}()
+	if len(taken) == 0 {
+		return 0, nil
+	}
+	if recs, err = c.claim(ctx); err != nil {
 		return 0, err
 	}
 	var errsOut errs.Collector
 	n := 0
 	for _, r := range recs {
-		if _, running := c.inflight.LoadOrStore(r.ID, true); running {
-			continue // Run is driving it
+		if !taken[r.ID] {
+			continue // a Run is driving it, or it appeared since the first read
 		}
 		var rec record
 		if err := json.Unmarshal(r.State, &rec); err != nil {
-			c.inflight.Delete(r.ID)
 			errsOut.Add(fmt.Errorf("twopc %s: unreadable record: %w", r.ID, err))
 			continue
 		}
 		_, err := c.finish(ctx, r.ID, rec.Phase, rec.Parts)
-		c.inflight.Delete(r.ID)
 		if err != nil {
 			var ide *InDoubtError
 			if !errors.As(err, &ide) {
@@ -357,6 +384,15 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, errsOut.Err()
+}
+
+// claim reads the log's unfinished transactions.
+func (c *Coordinator) claim(ctx context.Context) (recs []txlog.Record, err error) {
+	err = protect(func() error {
+		recs, err = c.log.Claim(ctx)
+		return err
+	})
+	return recs, err
 }
 
 // protect calls f, turning a panic into a *panics.Error.
