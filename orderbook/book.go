@@ -252,7 +252,8 @@ func valid(o Order) bool {
 // (taker and maker, at the maker's price), then the remainder resting
 // (Limit, PostOnly), cancelled (IOC, Market) or nothing left; or a single
 // Rejected event (invalid order, duplicate ID, a PostOnly that would take,
-// a FOK that cannot fill), in which case the book is unchanged.
+// a FOK that cannot fill, or a level whose total quantity would overflow,
+// ReasonOverflow), in which case the book is unchanged.
 //
 // A Stop or StopLimit order is Pending, off the book, until the last
 // trade price reaches its stop price; if it already has, the order is

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel"
+
 	"github.com/otlpgo/otlpgo/panics"
 	"github.com/otlpgo/otlpgo/ringbuffer"
 )
@@ -390,7 +392,7 @@ func (e *Engine) writeFrame(batch []request, frame *frameBuffer) *LogError {
 	if err != nil {
 		le := &LogError{Offset: e.logOff, Err: err}
 		e.failed.Store(le)
-		e.cfg.errorHandler(fmt.Errorf("orderbook: engine stopped matching: %w", le))
+		e.report(fmt.Errorf("orderbook: engine stopped matching: %w", le))
 		return le
 	}
 	e.logOff += int64(n)
@@ -402,6 +404,15 @@ func (e *Engine) writeFrame(batch []request, frame *frameBuffer) *LogError {
 // stack) and matching goes on.
 func (e *Engine) call(h Handler, res Result) {
 	if err := panics.Try(func() error { h(res); return nil }); err != nil {
-		e.cfg.errorHandler(fmt.Errorf("orderbook: handler panicked on command %d: %w", res.Seq, err))
+		e.report(fmt.Errorf("orderbook: handler panicked on command %d: %w", res.Seq, err))
+	}
+}
+
+// report gives err to the error handler, under panics.Try too: if the
+// error handler itself panics, both err and that panic go to otel.Handle
+// instead, and matching goes on.
+func (e *Engine) report(err error) {
+	if perr := panics.Try(func() error { e.cfg.errorHandler(err); return nil }); perr != nil {
+		otel.Handle(errors.Join(err, fmt.Errorf("orderbook: error handler panicked: %w", perr)))
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"go.opentelemetry.io/otel"
+
 	"github.com/otlpgo/otlpgo/orderbook"
 	"github.com/otlpgo/otlpgo/panics"
 )
@@ -469,6 +471,33 @@ func TestEngineHandlerPanicIsRecovered(t *testing.T) {
 	var perr *panics.Error
 	if !errors.As(*p, &perr) || perr.Value != "boom" || !strings.Contains(string(perr.Stack), "engine_test.go") || !strings.Contains((*p).Error(), "boom") {
 		t.Fatalf("reported %v, want an error wrapping a *panics.Error with the value and the stack", *p)
+	}
+}
+
+// TestEngineErrorHandlerPanicIsRecovered: an error handler that panics
+// (on a handler's panic) does not stop matching; both go to otel.Handle.
+func TestEngineErrorHandlerPanicIsRecovered(t *testing.T) {
+	ctx := context.Background()
+	var handled atomic.Pointer[error]
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { handled.Store(&err) }))
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+	e, err := orderbook.NewEngine(io.Discard, orderbook.WithErrorHandler(func(error) { panic("handler of handlers") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shutdown(t, e)
+	buy := orderbook.Command{Op: orderbook.OpSubmit, Order: orderbook.Order{ID: 1, Side: orderbook.Buy, Kind: orderbook.Limit, Price: 100, Qty: 1}}
+	if err := e.Send(ctx, buy, func(orderbook.Result) { panic("boom") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, seq, err := e.Do(ctx, orderbook.Command{Op: orderbook.OpCancel, Order: orderbook.Order{ID: 1}}, nil); err != nil || seq != 2 {
+		t.Fatalf("after a panicking error handler: seq %d, %v", seq, err)
+	}
+	p := handled.Load()
+	var perr *panics.Error
+	if p == nil || !errors.As(*p, &perr) || !strings.Contains((*p).Error(), "boom") || !strings.Contains((*p).Error(), "handler of handlers") {
+		t.Fatalf("otel.Handle got %v, want both panics", p)
 	}
 }
 

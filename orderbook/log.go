@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 // The command log is a header, then frames. The header is the magic
@@ -244,23 +246,32 @@ func (lr *logReader) frameHeader() (uint64, int, error) {
 // or a prefix of a header, is such a log); a damaged one yields a
 // *LogError wrapping ErrCorruptLog, and bytes that do not begin as a
 // command log one wrapping ErrNotLog (and ErrCorruptLog). A frame is passed to fn
-// only once all of it has been checked. A nil fn checks the whole log.
+// only once all of it has been checked. A nil fn checks the whole log. A
+// panic in fn stops the reading, and ReadLog returns it as a
+// *panics.Error with its stack.
 func ReadLog(r io.Reader, fn func(seq uint64, c Command) error) error {
 	lr, _, err := newLogReader(r)
 	if err != nil {
 		return err
 	}
-	if fn == nil {
-		fn = func(uint64, Command) error { return nil }
+	call := func(seq uint64, c Command) error { return nil }
+	if fn != nil {
+		call = func(seq uint64, c Command) error { return callLogFunc(fn, seq, c) }
 	}
 	for {
-		if err := lr.next(fn); err != nil {
+		if err := lr.next(call); err != nil {
 			if err == io.EOF {
 				return nil
 			}
 			return err
 		}
 	}
+}
+
+// callLogFunc calls ReadLog's fn, turning a panic into a *panics.Error.
+func callLogFunc(fn func(uint64, Command) error, seq uint64, c Command) (err error) {
+	defer panics.Recover(&err)
+	return fn(seq, c)
 }
 
 // Replay rebuilds a book from a command log: a new book with the logged

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/otlpgo/otlpgo/orderbook"
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 // engineLog returns the log an engine writes for n commands of the test
@@ -48,6 +49,16 @@ func TestReadLogStopsAtCallbackError(t *testing.T) {
 	}
 	if err := orderbook.ReadLog(bytes.NewReader(log), nil); err != nil {
 		t.Fatalf("ReadLog with no callback: %v", err)
+	}
+	var perr *panics.Error
+	err = orderbook.ReadLog(bytes.NewReader(log), func(seq uint64, _ orderbook.Command) error {
+		if seq == 3 {
+			panic("boom")
+		}
+		return nil
+	})
+	if !errors.As(err, &perr) || perr.Value != "boom" || len(perr.Stack) == 0 {
+		t.Fatalf("ReadLog with a panicking callback returned %v, want a *panics.Error", err)
 	}
 	if err := orderbook.ReadLog(bytes.NewReader(nil), nil); !errors.Is(err, orderbook.ErrTruncatedLog) {
 		t.Fatalf("ReadLog of nothing: %v, want ErrTruncatedLog", err)
