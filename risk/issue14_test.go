@@ -276,3 +276,28 @@ func TestNonPositiveReferencePriceFailsClosed(t *testing.T) {
 	expect(t, e, order("a", 1, math.MaxInt64/2), risk.ReasonInvalidOrder)
 	expect(t, e, order("a", 1, risk.MaxNotional), risk.ReasonPriceBand)
 }
+
+// namePanics is a user rule whose Name panics.
+type namePanics struct{ funcRule }
+
+func (namePanics) Name() string { panic("no name") }
+
+// TestPanickingNameAndHandler: a user rule's Name runs under panics in
+// New, and an error handler that panics does not take Check down.
+func TestPanickingNameAndHandler(t *testing.T) {
+	_, err := risk.New(risk.Config{}, risk.WithRule(1, namePanics{}))
+	var pe *panics.Error
+	if !errors.As(err, &pe) || pe.Value != "no name" {
+		t.Fatalf("New with a panicking Name = %v, want the *panics.Error", err)
+	}
+	boom := ruleFunc("boom", func(risk.Order) risk.Verdict { panic("check exploded") })
+	e := newEngine(t, risk.Config{}, risk.WithRule(1, boom), risk.WithErrorHandler(func(error) { panic("handler exploded") }))
+	o := order("a", 1, 1)
+	var d risk.Decision
+	if err := panics.Try(func() error { d = e.Check(context.Background(), o); return nil }); err != nil {
+		t.Fatalf("Check panicked: %v", err)
+	}
+	if d.Reason != risk.ReasonPanic || !errors.As(d.Err(), &pe) || pe.Value != "check exploded" {
+		t.Fatalf("decision %+v", d)
+	}
+}

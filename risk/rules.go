@@ -28,6 +28,8 @@ type Rule interface {
 // Release with the whole quantity when a later rule rejects the order,
 // Fill as it fills, and Release with the unfilled rest when it is
 // cancelled (Engine.Release); each quantity is released or filled once.
+// A Reserver whose own Check rejects or panics is not released for that
+// order: it must hold nothing for it then.
 //
 // A panic in Release or Fill is recovered as a *panics.Error. It does not
 // stop the engine giving back or filling what the other rules hold, nor
