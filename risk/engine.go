@@ -48,14 +48,15 @@ var (
 //
 // Checks are not spans unless WithCheckSpans(true): a rejection adds an
 // event to the caller's span and counts in risk.rejections by rule and
-// reason.
+// reason. Measured here (BenchmarkCheck), a check with every rule on and
+// the order's release cost ~0.4-0.5 µs on one core, and allocate nothing
+// when the order is allowed.
 //
 // Every user callback (a Rule's Name and Check, a Reserver's Release and
 // Fill, the clock, the error handler) runs under package panics: a panic
 // is a *panics.Error, never a crash, and never leaves an order ID taken
-// or a reservation half given back. Measured here (BenchmarkCheck), a check with every rule on and
-// the order's release cost ~0.4-0.5 µs on one core, and allocate nothing
-// when the order is allowed.
+// or a reservation half given back. Arithmetic on the caller's numbers is
+// overflow-checked and fails closed (ReasonOverflow).
 type Engine struct {
 	cfg   atomic.Pointer[compiled]
 	rules []ruleEntry // by priority; immutable after New

@@ -66,7 +66,9 @@ func edge(rng *rand.Rand) int64 {
 // TestDifferentialAgainstReference drives the engine and the reference
 // with the same random operations on one goroutine (checks, partial
 // fills, releases, kill switches, reference prices, the clock crossing
-// midnight in New York, hot config swaps) and requires the same decision
+// midnight in New York, hot config swaps; now and then a price,
+// quantity, fill price or reference price from edges, and an instrument
+// whose multiplier makes every notional overflow) and requires the same decision
 // from each, rule and reason, and the same answer to every fill and
 // release.
 func TestDifferentialAgainstReference(t *testing.T) {

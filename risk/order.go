@@ -145,8 +145,9 @@ type Decision struct {
 	Reason  Reason
 	Message string
 	// Panic is nil unless a user callback panicked during a rejected
-	// check: then it is the *panics.Error (several joined with
-	// errors.Join), also given to the engine's error handler. A rule's
+	// check: then it is an error wrapping the *panics.Error, naming the
+	// rule and order (several joined with errors.Join), also given to
+	// the engine's error handler. A rule's
 	// panic rejects with ReasonPanic; a Reserver's Release that panics
 	// while the check gives back what it reserved leaves the rejection
 	// that caused the release as the Reason. errors.As finds the
@@ -168,8 +169,8 @@ type RejectError struct {
 	Rule    string
 	Reason  Reason
 	Message string
-	// Panic is the Decision's Panic: nil, or the *panics.Error of a user
-	// callback. Unwrap returns it.
+	// Panic is the Decision's Panic: nil, or an error wrapping the
+	// *panics.Error of a user callback. Unwrap returns it.
 	Panic error
 }
 
