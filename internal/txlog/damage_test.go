@@ -291,3 +291,45 @@ func TestBoltConvertsFirstReleaseFile(t *testing.T) {
 		}
 	}
 }
+
+// FuzzBoltFile opens arbitrary bytes (mutations of a real log) as a bbolt
+// log and reads it: ErrCorrupt, or a log that reads (and takes a write),
+// never a panic, in this goroutine or in bbolt's.
+func FuzzBoltFile(f *testing.F) {
+	path := filepath.Join(f.TempDir(), "log.db")
+	l, err := txlog.OpenBolt(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i := range 6 {
+		if err := l.Create(context.Background(), fmt.Sprint("saga-", i), []byte(`{"d":"transfer","p":"f","s":1}`)); err != nil {
+			f.Fatal(err)
+		}
+	}
+	l.Close()
+	seed, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(t.TempDir(), "log.db")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := panics.Try(func() error {
+			l, err := txlog.OpenBolt(path)
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			if _, err := l.Claim(context.Background()); err != nil {
+				return err
+			}
+			return l.Create(context.Background(), "new", []byte("{}"))
+		})
+		if err != nil && !errors.Is(err, txlog.ErrCorrupt) && !errors.Is(err, txlog.ErrExists) {
+			t.Fatal(err)
+		}
+	})
+}
