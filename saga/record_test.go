@@ -48,7 +48,7 @@ func stopAt(j *journal, cancel context.CancelFunc, stop string, undo bool, fail 
 
 // leave runs saga id on stopAt's definition until its stop point ends
 // its context, leaving it unfinished in log.
-func leave(t *testing.T, log saga.Log, j *journal, id, stop string, undo bool, fail string, names ...string) {
+func leave(t testing.TB, log saga.Log, j *journal, id, stop string, undo bool, fail string, names ...string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -58,7 +58,7 @@ func leave(t *testing.T, log saga.Log, j *journal, id, stop string, undo bool, f
 	}
 }
 
-func snapshot(t *testing.T, log saga.Log) map[string][]byte {
+func snapshot(t testing.TB, log saga.Log) map[string][]byte {
 	t.Helper()
 	recs, err := log.Claim(context.Background())
 	if err != nil {

@@ -61,7 +61,7 @@ func transfer(j *journal, fail map[string]error) saga.Definition {
 	return saga.Definition{Name: "transfer", Steps: []saga.Step{step("debit"), step("credit"), step("notify")}}
 }
 
-func newCoordinator(t *testing.T, log saga.Log, defs ...saga.Definition) *saga.Coordinator {
+func newCoordinator(t testing.TB, log saga.Log, defs ...saga.Definition) *saga.Coordinator {
 	t.Helper()
 	c, err := saga.New(log, defs, saga.WithBackoff(1, 1))
 	if err != nil {
