@@ -7,7 +7,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 // batchProcessor is a span processor that queues sampled spans and exports
@@ -18,7 +21,9 @@ import (
 //
 // It is safe for concurrent use and must not be copied. One goroutine,
 // started by newBatchProcessor and ended by Shutdown, owns the batch and
-// calls the exporter. The exporter must return once its context is
+// calls the exporter. A panic in the exporter is returned as a
+// *panics.Error, as its error would be; a panic in the error handler goes
+// to otel.Handle. The exporter must return once its context is
 // cancelled, or Shutdown cannot honour its context.
 type batchProcessor struct {
 	exporter     sdktrace.SpanExporter // immutable after newBatchProcessor
@@ -133,7 +138,7 @@ func (p *batchProcessor) Shutdown(ctx context.Context) error {
 			<-p.queue
 			p.dropped.Add(1)
 		}
-		err = errors.Join(err, p.exporter.Shutdown(ctx))
+		err = errors.Join(err, panics.Try(func() error { return p.exporter.Shutdown(ctx) }))
 	})
 	if err == errShutdownDone {
 		return nil
@@ -171,12 +176,12 @@ func (p *batchProcessor) run() {
 			stop := context.AfterFunc(caller, cancel)
 			defer stop()
 		}
-		err := p.exporter.ExportSpans(ctx, batch)
+		err := panics.Try(func() error { return p.exporter.ExportSpans(ctx, batch) })
 		cancel()
 		clear(batch) // let the spans be collected
 		batch = batch[:0]
 		if err != nil {
-			p.onError(err)
+			handle(p.onError, err)
 			return err
 		}
 		p.droppedAt[0].Store(p.droppedAt[1].Load())
@@ -212,6 +217,18 @@ func (p *batchProcessor) run() {
 			_ = drain(nil)
 			return
 		}
+	}
+}
+
+// handle gives err to the user's error handler h. If h panics, the panic
+// goes to otel.Handle as a *panics.Error: it must not end the goroutine
+// that exports.
+func handle(h func(error), err error) {
+	if h == nil {
+		return
+	}
+	if perr := panics.Try(func() error { h(err); return nil }); perr != nil {
+		otel.Handle(perr)
 	}
 }
 

@@ -3,6 +3,7 @@ package otelx_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,7 +134,9 @@ func TestPropagatorsFromEnv(t *testing.T) {
 			t.Setenv("OTEL_SDK_DISABLED", tt.disabled)
 			setup(t, otelx.WithGlobal(true))
 			got := otel.GetTextMapPropagator().Fields()
-			if strings.Join(got, ",") != strings.Join(tt.fields, ",") {
+			slices.Sort(got)
+			slices.Sort(tt.fields)
+			if !slices.Equal(got, tt.fields) {
 				t.Errorf("propagator fields %v, want %v", got, tt.fields)
 			}
 		})

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/otlpgo/otlpgo/panics"
 	"github.com/otlpgo/otlpgo/sampler"
 )
 
@@ -176,7 +177,8 @@ type spanExporter struct {
 }
 
 func (e spanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	err := e.SpanExporter.ExportSpans(ctx, spans)
+	// The exporter may be the user's: a panic is a failed export.
+	err := panics.Try(func() error { return e.SpanExporter.ExportSpans(ctx, spans) })
 	e.stats.record(len(spans), err)
 	return err
 }
@@ -194,12 +196,24 @@ func (e metricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetri
 	for _, sm := range rm.ScopeMetrics {
 		n += len(sm.Metrics)
 	}
-	err := e.Exporter.Export(ctx, rm)
+	// The exporter may be the user's, called on the SDK's reader
+	// goroutine: a panic is a failed export.
+	err := panics.Try(func() error { return e.Exporter.Export(ctx, rm) })
 	e.stats.record(n, err)
-	if err != nil && e.onError != nil {
-		e.onError(err)
+	if err != nil {
+		handle(e.onError, err)
 	}
 	return err
+}
+
+// ForceFlush flushes the exporter; a panic in it is returned as an error.
+func (e metricExporter) ForceFlush(ctx context.Context) error {
+	return panics.Try(func() error { return e.Exporter.ForceFlush(ctx) })
+}
+
+// Shutdown shuts the exporter down; a panic in it is returned as an error.
+func (e metricExporter) Shutdown(ctx context.Context) error {
+	return panics.Try(func() error { return e.Exporter.Shutdown(ctx) })
 }
 
 // status derives the one-word status and its reasons.

@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otlpgo/otlpgo/otelx"
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 // setup builds a Telemetry that exports to memory and does not touch the
@@ -615,7 +616,9 @@ func TestHealthConcurrentSafe(t *testing.T) {
 }
 
 func TestOldestOpenAreTheOldest(t *testing.T) {
-	tel, _ := setup(t)
+	// Every span sampled: the adaptive default may lower its probability
+	// early when 50 spans start within a millisecond.
+	tel, _ := setup(t, otelx.WithSampler(sdktrace.AlwaysSample()))
 	tracer := tel.TracerProvider().Tracer("t")
 	const open = 50
 	spans := make([]trace.Span, open)
@@ -707,5 +710,62 @@ func TestSettingsShowWhatIsInEffect(t *testing.T) {
 	h.Settings[0].Value = "changed"
 	if tel.Health().Settings[0].Value == "changed" {
 		t.Error("Health shares its settings slice with the Telemetry")
+	}
+}
+
+// panickingExporter panics on every call that exports or stops.
+type panickingExporter struct{ memMetrics }
+
+func (*panickingExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error {
+	panic("span exporter bug")
+}
+
+func (*panickingExporter) Export(context.Context, *metricdata.ResourceMetrics) error {
+	panic("metric exporter bug")
+}
+
+func (*panickingExporter) Shutdown(context.Context) error { panic("shutdown bug") }
+
+// TestPanickingExporterIsAnError checks that a user's exporter or error
+// handler that panics on otelx's goroutines does not end the program: the
+// panic is a failed export, returned as a *panics.Error.
+func TestPanickingExporterIsAnError(t *testing.T) {
+	exp := &panickingExporter{}
+	var handled []error
+	var mu sync.Mutex
+	tel, err := otelx.Setup(context.Background(), otelx.WithGlobal(false),
+		otelx.WithSpanExporter(exp), otelx.WithMetricExporter(exp),
+		otelx.WithErrorHandler(func(err error) {
+			mu.Lock()
+			handled = append(handled, err)
+			mu.Unlock()
+			panic("handler bug")
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+
+	_, span := tel.TracerProvider().Tracer("t").Start(context.Background(), "s")
+	span.End()
+	err = tel.ForceFlush(context.Background())
+	var perr *panics.Error
+	if !errors.As(err, &perr) || !strings.Contains(err.Error(), "span exporter bug") || !strings.Contains(err.Error(), "metric exporter bug") {
+		t.Fatalf("ForceFlush: %v, want both exporters' panics as *panics.Error", err)
+	}
+	h := tel.Health()
+	if h.Traces.SpansFailed != 1 || h.Metrics.FailedExports == 0 || !strings.Contains(h.Traces.LastError, "span exporter bug") {
+		t.Errorf("health after panics: traces %+v, metrics %+v", h.Traces, h.Metrics)
+	}
+	mu.Lock()
+	n := len(handled)
+	mu.Unlock()
+	if n < 2 {
+		t.Errorf("error handler saw %d errors, want the span and the metric export's", n)
+	}
+	if err := tel.Shutdown(context.Background()); !errors.As(err, &perr) || !strings.Contains(err.Error(), "shutdown bug") {
+		t.Errorf("Shutdown: %v, want the exporter's panic as *panics.Error", err)
 	}
 }
