@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"regexp"
 
 	"github.com/jackc/pgx/v5"
@@ -54,8 +55,32 @@ func NewPostgres(name string, pool *pgxpool.Pool) (*Postgres, error) {
 // escape but quotes, which they cannot contain).
 func (p *Postgres) gid(txid string) string { return "'" + txid + "." + p.name + "'" }
 
+// lockKey is the key of the transaction-level advisory lock that guards
+// the part with this gid, from the moment its database transaction
+// begins until it is rolled back, or prepared and then finished (a
+// prepared transaction keeps its transaction-level advisory locks until
+// COMMIT PREPARED or ROLLBACK PREPARED). It is the 64-bit FNV-1a hash of
+// a prefix and the gid: two gids share a key with probability about
+// 2^-64 per pair, and a shared key (with another part, or with an
+// application's own advisory lock on the same bigint) costs only time,
+// never correctness: Prepare waits for the other holder, and Abort
+// reports errPreparing and is retried until the other holder lets go.
+func (p *Postgres) lockKey(txid string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("otlpgo.twopc:" + txid + "." + p.name))
+	return int64(h.Sum64())
+}
+
+// errPreparing is returned by Abort for a part with no prepared
+// transaction (yet) whose PREPARE may still be running: the coordinator
+// retries the abort within its retry budget.
+var errPreparing = errors.New("twopc: the part is not prepared, but its transaction is still running (PREPARE in flight): abort again later")
+
 // Commit commits the prepared part; a part that is no longer prepared was
-// committed before (Commit is only called once all parts prepared).
+// committed before. Unlike Abort, Commit need not ask whether a PREPARE
+// is still running: it is only called once every part's Prepare
+// returned success, that is once its PREPARE TRANSACTION completed, so
+// a gid that is not prepared has been committed.
 func (p *Postgres) Commit(ctx context.Context, txid string) error {
 	if err := p.check(txid); err != nil {
 		return err
@@ -67,8 +92,32 @@ func (p *Postgres) Commit(ctx context.Context, txid string) error {
 	return err
 }
 
-// Abort rolls the prepared part back; a part that is not prepared was
-// rolled back before or never prepared, and is already aborted.
+// Abort rolls the prepared part back. A part that is not prepared was
+// rolled back before or never prepared, and is already aborted, unless
+// its PREPARE TRANSACTION is still running on the server: then Abort
+// returns an error, and the coordinator tries again.
+//
+// That case is real: a coordinator that dies (or whose prepare timeout
+// ends) while one participant's PREPARE is being executed leaves that
+// statement running. Its connection closes, but the server only notices
+// when it next talks to the client, after the PREPARE has completed, so
+// the part ends up prepared; only a transaction that has not reached
+// PREPARE is rolled back when its client goes away (or, with
+// client_connection_check_interval set, one whose PREPARE is stopped
+// before it completes). If Abort took "no
+// such prepared transaction" for success there, the coordinator (or
+// Recover, presuming abort) would forget the transaction, and the
+// prepared part would then hold its locks for ever. So Prepare takes a
+// transaction-level advisory lock on the part's key (lockKey) before its
+// work, and holds it while the PREPARE runs and, once prepared, until
+// the part is finished; Abort reports a missing part as aborted only if
+// it can take that lock itself (and it lets go at once). If it cannot,
+// the part is being prepared (or is prepared, just now), and the next
+// attempt finds it prepared and rolls it back, or finds its transaction
+// gone. A PREPARE is sent only once the lock is held, by a Prepare call
+// that has not returned; the coordinator aborts once every Prepare
+// returned, or after it died, so no PREPARE can follow an Abort that
+// took the lock.
 func (p *Postgres) Abort(ctx context.Context, txid string) error {
 	if err := p.check(txid); err != nil {
 		if p.pool == nil {
@@ -77,10 +126,17 @@ func (p *Postgres) Abort(ctx context.Context, txid string) error {
 		return nil // no part with this ID could have been prepared: nothing to abort
 	}
 	_, err := p.pool.Exec(ctx, "ROLLBACK PREPARED "+p.gid(txid))
-	if isUndefinedObject(err) {
-		return nil
+	if !isUndefinedObject(err) {
+		return err
 	}
-	return err
+	var free bool
+	if err := p.pool.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", p.lockKey(txid)).Scan(&free); err != nil {
+		return err
+	}
+	if !free {
+		return fmt.Errorf("%w: %s", errPreparing, p.gid(txid))
+	}
+	return nil
 }
 
 // check refuses an ID that would not make a safe gid (PostgreSQL's are
@@ -99,7 +155,10 @@ func isUndefinedObject(err error) bool {
 
 // Participant returns this database's part of one transaction: work runs
 // in a database transaction, which is then prepared. If work fails, the
-// transaction is rolled back and nothing is prepared.
+// transaction is rolled back and nothing is prepared. Before work, the
+// transaction takes a transaction-level advisory lock keyed on the
+// prepared transaction's ID (one bigint key, kept until the part is
+// finished; see Abort for why).
 func (p *Postgres) Participant(work func(ctx context.Context, tx pgx.Tx) error) Participant {
 	return &pgParticipant{p, work}
 }
@@ -120,6 +179,14 @@ func (pp *pgParticipant) Prepare(ctx context.Context, txid string) error {
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) // after PREPARE, a no-op
+	// Held until the transaction rolls back, or is prepared and then
+	// finished: Abort reads it to tell a part that was never prepared from
+	// one whose PREPARE is still running. It waits (within ctx) for an
+	// earlier attempt at the same part, or for a part whose gid shares the
+	// key, to finish.
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", pp.db.lockKey(txid)); err != nil {
+		return err
+	}
 	if err := pp.work(ctx, tx); err != nil {
 		return err
 	}

@@ -215,6 +215,96 @@ func TestPrepareTimeoutLeavesNoOrphan(t *testing.T) {
 	}
 }
 
+// TestAbortWhilePrepareInFlight: an Abort of a part whose PREPARE
+// TRANSACTION is still running on the server (its coordinator died, or
+// its prepare timeout ended, while the server ran it) must not report the
+// part aborted, or the coordinator forgets the transaction and the PREPARE
+// then completes, leaving a prepared transaction that nobody finishes,
+// holding its locks for ever (TestCrashAndRecover's "kill 14: 1 prepared
+// transactions left"). A deferred trigger that waits for a row the test
+// holds keeps the PREPARE running for as long as the test needs.
+func TestAbortWhilePrepareInFlight(t *testing.T) {
+	ctx := context.Background()
+	p := pool(t)
+	sfx := strconv.Itoa(rand.IntN(1 << 30))
+	tbl := "gated_" + sfx
+	exec1(t, p, "CREATE TABLE "+tbl+" (txid text PRIMARY KEY)")
+	exec1(t, p, "CREATE TABLE "+tbl+"_gate (id int PRIMARY KEY)")
+	t.Cleanup(func() {
+		_, _ = p.Exec(context.Background(), "DROP TABLE "+tbl+", "+tbl+"_gate")
+		_, _ = p.Exec(context.Background(), "DROP FUNCTION "+tbl+"_wait")
+	})
+	exec1(t, p, "INSERT INTO "+tbl+"_gate VALUES (1)")
+	exec1(t, p, "CREATE FUNCTION "+tbl+"_wait() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM 1 FROM "+tbl+
+		"_gate WHERE id = 1 FOR UPDATE; RETURN NULL; END $$")
+	exec1(t, p, "CREATE CONSTRAINT TRIGGER "+tbl+"_gated AFTER INSERT ON "+tbl+
+		" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "+tbl+"_wait()")
+	r := mustPG(t, "gated", p)
+	id := "t" + sfx + "-inflight"
+	gid := id + ".gated"
+	part := r.Participant(func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO "+tbl+" (txid) VALUES ($1)", id)
+		return err
+	})
+
+	// Close the gate, then prepare: the PREPARE runs the deferred trigger,
+	// which waits for the gate.
+	gate, err := p.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gate.Exec(ctx, "SELECT 1 FROM "+tbl+"_gate WHERE id = 1 FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	prepared := make(chan error, 1)
+	go func() { prepared <- part.Prepare(ctx, id) }()
+	released := false
+	release := func() error {
+		if released {
+			return nil
+		}
+		released = true
+		_ = gate.Rollback(ctx)
+		return <-prepared
+	}
+	t.Cleanup(func() {
+		_ = release()
+		_, _ = p.Exec(context.Background(), "ROLLBACK PREPARED '"+gid+"'")
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for count(t, p, "SELECT count(*) FROM pg_stat_activity WHERE query = $1 AND wait_event_type = 'Lock'", "PREPARE TRANSACTION '"+gid+"'") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the PREPARE is not waiting for the gate after 30 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	abortErr := r.Abort(ctx, id)
+	if err := release(); err != nil {
+		t.Fatalf("Prepare, once the gate opened: %v", err)
+	}
+	if abortErr == nil {
+		n := count(t, p, "SELECT count(*) FROM pg_prepared_xacts WHERE gid = $1", gid)
+		t.Fatalf("Abort reported the part aborted while its PREPARE was running; the PREPARE then completed, leaving %d prepared transaction(s) that nobody will finish", n)
+	}
+	// The coordinator retries the abort: now the part is prepared, and
+	// rolled back.
+	if err := r.Abort(ctx, id); err != nil {
+		t.Fatalf("Abort of the prepared part: %v", err)
+	}
+	if n := count(t, p, "SELECT count(*) FROM pg_prepared_xacts WHERE gid = $1", gid); n != 0 {
+		t.Fatalf("%d prepared transaction(s) left after Abort", n)
+	}
+	if n := count(t, p, "SELECT count(*) FROM "+tbl); n != 0 {
+		t.Fatalf("an aborted part left %d row(s)", n)
+	}
+	// A finished part is aborted again without complaint: its lock went
+	// with it.
+	if err := r.Abort(ctx, id); err != nil {
+		t.Fatalf("Abort of a part already rolled back: %v", err)
+	}
+}
+
 func TestBarrier(t *testing.T) {
 	ctx := context.Background()
 	p := pool(t)
