@@ -135,7 +135,9 @@ func (e *StepError) Unwrap() error { return e.Err }
 // acting on it, and finishes or compensates those a crash left unfinished
 // (Recover). It is safe for concurrent use by multiple goroutines; two
 // coordinators must not share a bbolt log. Recover skips the sagas this
-// coordinator is running. The zero Coordinator has no log: Run and
+// coordinator is running, and those it ran since Recover read the log
+// (the next Recover finds them as they are). A Coordinator must not be
+// copied after first use. The zero Coordinator has no log: Run and
 // Recover return ErrNoLog; use New.
 type Coordinator struct {
 	log      Log
@@ -144,6 +146,12 @@ type Coordinator struct {
 	cfg      config
 	inst     *instrumentation
 	inflight sync.Map // saga IDs being driven here: Recover skips them
+	// passes are the Recover calls under way, each with the sagas driven
+	// here since it read the log: its record of them may be stale.
+	passes struct {
+		sync.Mutex
+		active map[*recoverPass]struct{} // guarded by the mutex
+	}
 }
 
 // defVersion is a definition as the coordinator holds it: a copy, and its
@@ -205,6 +213,12 @@ func (c *Coordinator) Run(ctx context.Context, def, id string, input []byte) (Ou
 	if v == nil {
 		return 0, fmt.Errorf("%w: %q", ErrUnknownSaga, def)
 	}
+	// Marked in flight before the record exists, so that a concurrent
+	// Recover that reads the new record does not drive it too.
+	if _, running := c.inflight.LoadOrStore(id, true); running {
+		return 0, fmt.Errorf("%w: %s", ErrDuplicateID, id)
+	}
+	defer c.release(id)
 	st := state{Def: def, Version: v.key.version, Steps: v.key.steps, Input: input, Phase: "f"}
 	if err := c.log.Create(ctx, id, st.encode()); err != nil {
 		if errors.Is(err, txlog.ErrExists) {
@@ -212,8 +226,6 @@ func (c *Coordinator) Run(ctx context.Context, def, id string, input []byte) (Ou
 		}
 		return 0, err
 	}
-	c.inflight.Store(id, true)
-	defer c.inflight.Delete(id)
 	c.inst.started.Add(ctx, 1, c.inst.defOpts(def)...)
 	return c.drive(ctx, &v.def, id, st)
 }
@@ -232,6 +244,8 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 	if c == nil || c.log == nil {
 		return 0, ErrNoLog
 	}
+	pass := c.startPass()
+	defer c.endPass(pass)
 	recs, err := c.log.Claim(ctx)
 	if err != nil {
 		return 0, err
@@ -248,10 +262,14 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 			continue
 		}
 		if _, running := c.inflight.LoadOrStore(r.ID, true); running {
-			continue // Run is driving it
+			continue // Run or another Recover is driving it
+		}
+		if _, stale := pass.driven.Load(r.ID); stale {
+			c.release(r.ID) // driven since the log was read: the next Recover sees it as it is
+			continue
 		}
 		out, err := c.drive(ctx, &v.def, r.ID, st)
-		c.inflight.Delete(r.ID)
+		c.release(r.ID)
 		var se *StepError
 		if (err != nil && !errors.As(err, &se)) || out == Stuck {
 			errsOut.Add(fmt.Errorf("saga %s: %w", r.ID, err))
@@ -260,6 +278,39 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, errsOut.Err()
+}
+
+// recoverPass is one Recover call's view of the sagas driven since it
+// read the log.
+type recoverPass struct{ driven sync.Map }
+
+func (c *Coordinator) startPass() *recoverPass {
+	p := &recoverPass{}
+	c.passes.Lock()
+	if c.passes.active == nil {
+		c.passes.active = map[*recoverPass]struct{}{}
+	}
+	c.passes.active[p] = struct{}{}
+	c.passes.Unlock()
+	return p
+}
+
+func (c *Coordinator) endPass(p *recoverPass) {
+	c.passes.Lock()
+	delete(c.passes.active, p)
+	c.passes.Unlock()
+}
+
+// release ends this coordinator's driving of saga id: the Recover calls
+// under way note that their copy of its record may be stale (it may even
+// be deleted), before another may drive it.
+func (c *Coordinator) release(id string) {
+	c.passes.Lock()
+	for p := range c.passes.active {
+		p.driven.Store(id, true)
+	}
+	c.passes.Unlock()
+	c.inflight.Delete(id)
 }
 
 // match finds the definition version that wrote a record and checks that

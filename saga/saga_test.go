@@ -3,6 +3,7 @@ package saga_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -221,5 +222,69 @@ func TestCancelledContextLeavesTheSagaForRecover(t *testing.T) {
 	}
 	if recs, _ := mem.Claim(context.Background()); len(recs) != 1 {
 		t.Fatal("the saga is not in the log for Recover")
+	}
+}
+
+// TestCoordinatorConcurrentSafe runs sagas from many goroutines on a
+// bbolt log while Recover runs over and over: Recover must not drive a
+// saga Run is driving (a step would run twice, and one of the two would
+// find its record gone), and every saga ends as its steps say.
+func TestCoordinatorConcurrentSafe(t *testing.T) {
+	log, err := saga.OpenBoltLog(t.TempDir() + "/log.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	var mu sync.Mutex
+	calls := map[string]int{}
+	step := func(name string) saga.Step {
+		return saga.Step{Name: name, Action: func(_ context.Context, key string, _ []byte) error {
+			mu.Lock()
+			calls[key]++
+			mu.Unlock()
+			if name == "ship" && strings.HasSuffix(key, "7/ship") {
+				return errs.Permanent(errDeclined)
+			}
+			return nil
+		}, Compensate: func(context.Context, string, []byte) error { return nil }}
+	}
+	c := newCoordinator(t, log, saga.Definition{Name: "order", Steps: []saga.Step{step("reserve"), step("charge"), step("ship")}})
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var recovering sync.WaitGroup
+	recovering.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := c.Recover(ctx); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 10 {
+				id := fmt.Sprintf("g%d-%d", g, i)
+				out, err := c.Run(ctx, "order", id, nil)
+				if want := map[bool]saga.Outcome{true: saga.Compensated, false: saga.Completed}[i == 7]; out != want {
+					t.Errorf("%s: Run = %v, %v; want %v", id, out, err, want)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	recovering.Wait()
+	for key, n := range calls {
+		if n != 1 {
+			t.Errorf("step %s ran %d times", key, n)
+		}
+	}
+	if recs, err := log.Claim(ctx); err != nil || len(recs) != 0 {
+		t.Fatalf("%d sagas left, %v", len(recs), err)
 	}
 }
