@@ -9,6 +9,17 @@
 //		log.Printf("callback panicked: %v\n%s", pe.Value, pe.Stack)
 //	}
 //
+// # Goexit
+//
+// runtime.Goexit (t.FailNow in a test's fake) is not a panic: nothing
+// recovers it and the goroutine that calls it ends. [Try] does not stop
+// it. [Guard] detects it, with a flag set once its function returned and
+// checked in a deferred call, and reports [ErrGoexit] to the goroutine's
+// owner, which fails the work the goroutine held (a task, a stage, a
+// prepare, a commit) and replaces the goroutine where it needs a fixed
+// number of them. No call of this module hangs or reports success
+// because a callback called Goexit.
+//
 // It is a leaf: it imports only the standard library, so package fp and
 // ringbuffer stay free of OpenTelemetry.
 //

@@ -3,6 +3,7 @@ package panics_test
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/otlpgo/otlpgo/panics"
 )
@@ -30,4 +31,20 @@ func ExampleRecover() {
 	fmt.Println(run())
 	// Output:
 	// panic: step 3 failed
+}
+
+func ExampleGuard() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		panics.Guard(func() error {
+			runtime.Goexit() // t.FailNow in a fake, say
+			return nil
+		}, func(err error) {
+			fmt.Println(err, errors.Is(err, panics.ErrGoexit))
+		})
+	}()
+	<-done
+	// Output:
+	// panics: callback called runtime.Goexit true
 }

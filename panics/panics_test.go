@@ -80,3 +80,63 @@ func TestRecoverNoPanicKeepsError(t *testing.T) {
 		t.Fatalf("f() = %v, want %v", err, want)
 	}
 }
+
+// TestGuard: every way fn can end reaches report exactly once, with the
+// right error; a Goexit is reported as ErrGoexit before the goroutine
+// ends.
+func TestGuard(t *testing.T) {
+	sentinel := errors.New("plain")
+	tests := []struct {
+		name  string
+		fn    func() error
+		check func(error) bool
+	}{
+		{"nil", func() error { return nil }, func(err error) bool { return err == nil }},
+		{"error", func() error { return sentinel }, func(err error) bool { return err == sentinel }},
+		{"panic", func() error { panic("boom") }, func(err error) bool { var pe *panics.Error; return errors.As(err, &pe) }},
+		{"goexit", func() error { runtime.Goexit(); return nil }, func(err error) bool { return err == panics.ErrGoexit }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan error, 2)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				panics.Guard(tt.fn, func(err error) { got <- err })
+			}()
+			<-done
+			close(got)
+			var errsSeen []error
+			for err := range got {
+				errsSeen = append(errsSeen, err)
+			}
+			if len(errsSeen) != 1 || !tt.check(errsSeen[0]) {
+				t.Fatalf("report got %v, want one matching error", errsSeen)
+			}
+		})
+	}
+}
+
+// TestNilSafe: the nil cases a caller can produce do not crash in this
+// package: a nil *Error's methods, and Recover(nil), which lets the panic
+// go on unchanged instead of dereferencing nil.
+func TestNilSafe(t *testing.T) {
+	var e *panics.Error
+	if got := e.Error(); !strings.Contains(got, "nil") {
+		t.Errorf("nil *Error's Error() = %q", got)
+	}
+	if e.Unwrap() != nil {
+		t.Error("nil *Error's Unwrap() != nil")
+	}
+	func() {
+		defer panics.Recover(nil) // no panic: nothing happens
+	}()
+	err := panics.Try(func() error {
+		defer panics.Recover(nil)
+		panic("through")
+	})
+	var pe *panics.Error
+	if !errors.As(err, &pe) || pe.Value != "through" {
+		t.Fatalf("a panic under Recover(nil) = %v, want it to reach the outer Try unchanged", err)
+	}
+}
