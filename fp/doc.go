@@ -22,6 +22,13 @@
 // to return and run on the caller's goroutine, so a panic in their
 // callback reaches the caller as from the loop they replace.
 //
+// A runtime.Goexit in a callback (t.FailNow in a fake) is not a panic and
+// cannot be stopped. On the caller's goroutine it ends the caller, as in
+// the loop it replaces. On one of ParallelMap's goroutines it is detected
+// (panics.Guard) and fails ParallelMap with an error matching
+// panics.ErrGoexit that names the element: never a hang, never a zero
+// result passed off as success.
+//
 // # What does not belong here
 //
 // Worker pools, pipelines and channels with telemetry belong to package

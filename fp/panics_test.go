@@ -3,6 +3,7 @@ package fp_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -96,5 +97,46 @@ func TestMapPanicsReachTheCaller(t *testing.T) {
 	var pe *panics.Error
 	if !errors.As(err, &pe) || pe.Value != "boom" {
 		t.Fatalf("Map's panic: %v", err)
+	}
+}
+
+// TestCallbackGoexitFailsTheCall: a runtime.Goexit in ParallelMap's f, on
+// a goroutine ParallelMap started, used to end that goroutine silently:
+// ParallelMap returned a nil error with a zero result at that element.
+// Now it returns an error matching panics.ErrGoexit, for every limit.
+func TestCallbackGoexitFailsTheCall(t *testing.T) {
+	s := make([]int, 64)
+	for i := range s {
+		s[i] = i
+	}
+	for _, limit := range []int{1, 4, 64} {
+		_, err := fp.ParallelMap(context.Background(), s, limit, func(_ context.Context, x int) (int, error) {
+			if x == 10 {
+				runtime.Goexit()
+			}
+			return x + 1, nil
+		})
+		if !errors.Is(err, panics.ErrGoexit) {
+			t.Errorf("limit %d: ParallelMap with a Goexit in f = %v, want panics.ErrGoexit", limit, err)
+		}
+	}
+}
+
+// TestNilFuncIsTypedError: every fp function that returns an error
+// rejects a nil function with ErrNilFunc instead of panicking or, with
+// an empty input, succeeding.
+func TestNilFuncIsTypedError(t *testing.T) {
+	ctx := context.Background()
+	for _, in := range [][]int{nil, {1, 2, 3}} {
+		for name, call := range map[string]func() error{
+			"ParallelMap":   func() error { _, err := fp.ParallelMap[[]int, int, int](ctx, in, 2, nil); return err },
+			"MapContext":    func() error { _, err := fp.MapContext[[]int, int, int](ctx, in, nil); return err },
+			"FilterContext": func() error { _, err := fp.FilterContext[[]int](ctx, in, nil); return err },
+			"ReduceContext": func() error { _, err := fp.ReduceContext[[]int, int, int](ctx, in, 0, nil); return err },
+		} {
+			if err := call(); !errors.Is(err, fp.ErrNilFunc) {
+				t.Errorf("%s(len %d, nil) = %v, want ErrNilFunc", name, len(in), err)
+			}
+		}
 	}
 }

@@ -2,6 +2,8 @@ package fp
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -17,9 +19,17 @@ import (
 // goroutine outlives ParallelMap. If ctx is cancelled first, it returns
 // ctx's error. Results of elements not reached are zero.
 //
+// A runtime.Goexit in f (t.FailNow in a fake) ends only the goroutine
+// that ran it, and fails ParallelMap as an error would: it returns an
+// error naming the element that matches panics.ErrGoexit. A nil f is
+// ErrNilFunc.
+//
 // It starts min(limit, len(s)) goroutines, which take elements in turn
 // and run wholly under package panics; nothing is allocated per element.
 func ParallelMap[S ~[]T, T, U any](ctx context.Context, s S, limit int, f func(context.Context, T) (U, error)) ([]U, error) {
+	if f == nil {
+		return nil, ErrNilFunc
+	}
 	out := make([]U, len(s))
 	if len(s) == 0 {
 		return out, ctx.Err()
@@ -39,10 +49,12 @@ func ParallelMap[S ~[]T, T, U any](ctx context.Context, s S, limit int, f func(c
 	for range min(limit, len(s)) {
 		wg.Go(func() {
 			// One recover per goroutine, not per element: a panic in f ends
-			// this goroutine's loop as an error would.
-			err := panics.Try(func() error {
+			// this goroutine's loop as an error would, and so does a Goexit
+			// (reported from the goroutine's last deferred call).
+			i := -1
+			panics.Guard(func() error {
 				for ctx.Err() == nil {
-					i := int(next.Add(1) - 1)
+					i = int(next.Add(1) - 1)
 					if i >= len(s) {
 						return nil
 					}
@@ -54,10 +66,14 @@ func ParallelMap[S ~[]T, T, U any](ctx context.Context, s S, limit int, f func(c
 					done.Add(1)
 				}
 				return nil
+			}, func(err error) {
+				if errors.Is(err, panics.ErrGoexit) {
+					err = fmt.Errorf("fp: element %d: %w", i, err)
+				}
+				if err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+				}
 			})
-			if err != nil {
-				once.Do(func() { firstErr = err; cancel() })
-			}
 		})
 	}
 	wg.Wait()

@@ -93,8 +93,12 @@ func canceled(ctx context.Context, done <-chan struct{}) error {
 // MapContext is Map for a function that can fail: it stops at f's first
 // error, or once ctx is cancelled, and returns the results so far with
 // the error (the results of elements not reached are zero). A panic in f
-// is such an error: a *panics.Error with the stack.
+// is such an error: a *panics.Error with the stack. A nil f is
+// ErrNilFunc.
 func MapContext[S ~[]T, T, U any](ctx context.Context, s S, f func(context.Context, T) (U, error)) (out []U, err error) {
+	if f == nil {
+		return nil, ErrNilFunc
+	}
 	defer panics.Recover(&err)
 	out = make([]U, len(s))
 	done := ctx.Done()
@@ -115,8 +119,12 @@ func MapContext[S ~[]T, T, U any](ctx context.Context, s S, f func(context.Conte
 
 // FilterContext is Filter for a predicate that can fail: it stops at the
 // first error, or once ctx is cancelled, returning what it kept so far. A
-// panic in keep is such an error: a *panics.Error with the stack.
+// panic in keep is such an error: a *panics.Error with the stack. A nil
+// keep is ErrNilFunc.
 func FilterContext[S ~[]T, T any](ctx context.Context, s S, keep func(context.Context, T) (bool, error)) (out S, err error) {
+	if keep == nil {
+		return nil, ErrNilFunc
+	}
 	defer panics.Recover(&err)
 	out = make(S, 0, len(s))
 	done := ctx.Done()
@@ -139,8 +147,12 @@ func FilterContext[S ~[]T, T any](ctx context.Context, s S, keep func(context.Co
 
 // ReduceContext is Reduce for a step that can fail: it stops at the first
 // error, or once ctx is cancelled, returning the accumulator so far. A
-// panic in f is such an error: a *panics.Error with the stack.
+// panic in f is such an error: a *panics.Error with the stack. A nil f
+// is ErrNilFunc.
 func ReduceContext[S ~[]T, T, A any](ctx context.Context, s S, init A, f func(context.Context, A, T) (A, error)) (acc A, err error) {
+	if f == nil {
+		return init, ErrNilFunc
+	}
 	defer panics.Recover(&err)
 	acc = init
 	done := ctx.Done()
