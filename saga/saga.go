@@ -46,7 +46,9 @@ var (
 	// ErrDuplicateID is returned by Run for an ID an unfinished saga has.
 	ErrDuplicateID = errors.New("saga: a saga with this ID is unfinished")
 	// ErrInvalidDefinition is returned by New for a definition without a
-	// name or steps, a step without a name or action, or a repeated name.
+	// name or steps, a step without a name or action, a repeated step
+	// name, or a definition listed twice (the same name, steps and
+	// Version).
 	ErrInvalidDefinition = errors.New("saga: invalid definition")
 )
 
@@ -76,8 +78,8 @@ type Step struct {
 // Version and a fingerprint of its step names, computed by New, so that
 // Recover finishes a saga only with the steps it was started with. A
 // definition whose steps changed (added, removed, renamed, reordered) is
-// a new version without anything to do; set Version when steps keep
-// their names but change their meaning.
+// a new version by itself; set Version when steps keep their names but
+// change their meaning.
 type Definition struct {
 	Name  string
 	Steps []Step
