@@ -412,7 +412,7 @@ func (*blockingExporter) Shutdown(context.Context) error { return nil }
 
 func TestShutdownHonoursContext(t *testing.T) {
 	exp := &blockingExporter{release: make(chan struct{})}
-	tel, _ := setup(t, otelx.WithSpanExporter(exp), otelx.WithExportTimeout(time.Hour))
+	tel, _ := setup(t, otelx.WithSpanExporter(exp), otelx.WithExportTimeout(time.Hour), otelx.WithSampler(sdktrace.AlwaysSample()))
 	for range 5 {
 		_, span := tel.TracerProvider().Tracer("t").Start(context.Background(), "op")
 		span.End()
@@ -433,8 +433,14 @@ func TestShutdownHonoursContext(t *testing.T) {
 
 func TestFullQueueDropsAreCounted(t *testing.T) {
 	exp := &blockingExporter{release: make(chan struct{})}
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(exp.release) }) }
+	defer release() // before setup's cleanup: Shutdown would wait for the export
 	const queue, total = 8, 100
-	tel, _ := setup(t, otelx.WithSpanExporter(exp), otelx.WithMaxQueueSize(queue), otelx.WithExportTimeout(time.Hour))
+	// Every span sampled: the adaptive default lowers its probability early
+	// when 100 spans start within 20 ms, and fewer would be dropped.
+	tel, _ := setup(t, otelx.WithSpanExporter(exp), otelx.WithMaxQueueSize(queue), otelx.WithExportTimeout(time.Hour),
+		otelx.WithSampler(sdktrace.AlwaysSample()))
 	tracer := tel.TracerProvider().Tracer("t")
 	for range total {
 		_, span := tracer.Start(context.Background(), "op")
@@ -449,7 +455,7 @@ func TestFullQueueDropsAreCounted(t *testing.T) {
 	if h.Status != otelx.StatusDegraded || !strings.Contains(strings.Join(h.Reasons, ";"), "queue") {
 		t.Errorf("status %q reasons %q, want degraded because of the queue", h.Status, h.Reasons)
 	}
-	close(exp.release)
+	release()
 	if err := tel.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
