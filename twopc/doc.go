@@ -23,6 +23,17 @@
 // stack (errors.As), counted as that call's failure (a panicking Commit
 // is retried like a failing one), and never crashes the process.
 //
+// A runtime.Goexit in a Prepare, Commit or Abort (t.FailNow in a test's
+// fake) ends the goroutine the coordinator started for that call; it is
+// detected (panics.Guard) and never passes for success: a Prepare that
+// called it failed, so the transaction aborts, and a Commit or Abort
+// that called it did not acknowledge, so the transaction is in doubt and
+// stays in the log for Recover. The error matches panics.ErrGoexit.
+// A TracerProvider or MeterProvider that panics in New, or starting
+// Run's span, is New's or Run's error; one that panics later (ending a
+// span, counting an outcome) is dropped, since it cannot undo a
+// decision.
+//
 //	a, err := twopc.NewPostgres("orders", ordersPool)
 //	b, err := twopc.NewPostgres("ledger", ledgerPool)
 //	c, err := twopc.New(log, map[string]twopc.Resource{"orders": a, "ledger": b})

@@ -6,7 +6,9 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otlpgo/otlpgo/errs"
 	"github.com/otlpgo/otlpgo/internal/version"
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 const scopeName = "github.com/otlpgo/otlpgo/twopc"
@@ -27,3 +29,12 @@ func newInstrumentation(c *config) (*instrumentation, error) {
 	inst.aborted, e[2] = meter.Int64Counter("twopc.aborted", metric.WithUnit("{transaction}"), metric.WithDescription("Transactions rolled back on every participant."))
 	return inst, errors.Join(e[:]...)
 }
+
+// quietly runs a telemetry call made after a transaction has started
+// (ending its span, counting its outcome) under panics and drops a
+// panic: a TracerProvider or MeterProvider is the user's code, and its
+// bug must not change an outcome already decided, nor escape Run.
+func quietly(f func()) { _ = panics.Try(func() error { f(); return nil }) }
+
+// recordErr records err on span, quietly.
+func recordErr(span trace.Span, err error) { quietly(func() { errs.Record(span, err) }) }

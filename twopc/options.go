@@ -1,6 +1,7 @@
 package twopc
 
 import (
+	"fmt"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -9,7 +10,9 @@ import (
 )
 
 // Option configures a Coordinator. Options take values and the last one
-// wins; a zero or nil argument keeps the default.
+// wins; a zero or nil argument keeps the default, and a negative
+// duration or count makes New return ErrInvalidOption (it is a bug, not
+// a request for the default).
 type Option interface {
 	apply(*config)
 }
@@ -45,11 +48,28 @@ func newConfig(opts []Option) config {
 	return c
 }
 
+// validate rejects what an option set negative.
+func (c *config) validate() error {
+	for _, v := range []struct {
+		name string
+		bad  bool
+	}{
+		{"WithPrepareTimeout", c.prepareTimeout < 0},
+		{"WithBackoff", c.backoff < 0 || c.maxBackoff < 0},
+		{"WithRetryBudget", c.attempts < 0 || c.elapsed < 0},
+	} {
+		if v.bad {
+			return fmt.Errorf("%w: %s with a negative value", ErrInvalidOption, v.name)
+		}
+	}
+	return nil
+}
+
 // WithPrepareTimeout bounds each participant's Prepare (default 10s); a
 // participant that takes longer fails the transaction, which aborts.
 func WithPrepareTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
-		if d > 0 {
+		if d != 0 {
 			c.prepareTimeout = d
 		}
 	})
@@ -59,10 +79,10 @@ func WithPrepareTimeout(d time.Duration) Option {
 // and its cap (defaults 10ms and 1s).
 func WithBackoff(initial, cap time.Duration) Option {
 	return optionFunc(func(c *config) {
-		if initial > 0 {
+		if initial != 0 {
 			c.backoff = initial
 		}
-		if cap > 0 {
+		if cap != 0 {
 			c.maxBackoff = cap
 		}
 	})
@@ -84,10 +104,10 @@ const (
 // transactions, and a later Recover tries it again.
 func WithRetryBudget(attempts int, elapsed time.Duration) Option {
 	return optionFunc(func(c *config) {
-		if attempts > 0 {
+		if attempts != 0 {
 			c.attempts = attempts
 		}
-		if elapsed > 0 {
+		if elapsed != 0 {
 			c.elapsed = elapsed
 		}
 	})

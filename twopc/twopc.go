@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"sync"
 	"time"
@@ -50,6 +51,18 @@ var (
 	// ErrDuplicateID is returned by Run for an ID an unfinished
 	// transaction has.
 	ErrDuplicateID = errors.New("twopc: a transaction with this ID is unfinished")
+	// ErrDuplicateParticipant is returned by Run, before anything is
+	// logged, when two participants have the same name: each name is one
+	// Resource, which would be prepared and committed twice at once.
+	ErrDuplicateParticipant = errors.New("twopc: two participants have the same name")
+	// ErrNoParticipants is returned by Run, before anything is logged,
+	// when it is given no participant: a transaction over nothing is
+	// almost certainly a caller's bug, not a commit to report.
+	ErrNoParticipants = errors.New("twopc: no participants")
+	// ErrInvalidOption is returned by New for an option given a negative
+	// duration or count (WithPrepareTimeout, WithBackoff,
+	// WithRetryBudget); zero keeps the default.
+	ErrInvalidOption = errors.New("twopc: invalid option")
 )
 
 var validID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,150}$`) // with "." and a 40-byte name, a gid stays under 200 bytes
@@ -62,7 +75,9 @@ var validID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,150}$`) // with "." and a 4
 // (presumed abort). Each call must return once its ctx ends: phase two
 // bounds a participant's calls by ending their context (WithRetryBudget),
 // and a call that ignores it holds Run or Recover up. A panic in either
-// is recovered and counted as a failed call.
+// is recovered and counted as a failed call; a runtime.Goexit in either
+// is detected and leaves the participant unacknowledged (the
+// transaction in doubt, for Recover).
 type Resource interface {
 	Commit(ctx context.Context, txid string) error
 	Abort(ctx context.Context, txid string) error
@@ -71,8 +86,11 @@ type Resource interface {
 // Participant is one resource manager's part of a transaction. Prepare
 // does the work and makes it durable and ready to commit (PostgreSQL's
 // PREPARE TRANSACTION), or fails holding nothing. Prepare must return
-// once its ctx ends (the prepare timeout ends it); a panic in Name or
-// Prepare is recovered and fails the transaction.
+// once its ctx ends (the prepare timeout ends it); a Prepare that
+// returns nil after its ctx ended (it outlasted the timeout) has failed
+// all the same, and the transaction aborts. A panic or a
+// runtime.Goexit in Prepare is recovered (detected) and fails the
+// transaction. Name is called on Run's goroutine, under panics.
 type Participant interface {
 	Name() string
 	Prepare(ctx context.Context, txid string) error
@@ -126,12 +144,20 @@ var ErrNoLog = errors.New("twopc: coordinator without a log (use New)")
 
 // New returns a coordinator writing to log; resources names, for every
 // participant name it will meet, the Resource that commits or aborts that
-// participant's part by transaction ID.
+// participant's part by transaction ID. New copies the map: changing it
+// afterwards does not change the coordinator. It returns
+// ErrInvalidOption for an option given a negative value, and the error
+// of creating its metrics; a TracerProvider or MeterProvider that panics
+// there is that error, a *panics.Error.
 func New(log Log, resources map[string]Resource, opts ...Option) (*Coordinator, error) {
-	c := &Coordinator{log: log, resources: resources, cfg: newConfig(opts)}
-	inst, err := newInstrumentation(&c.cfg)
-	if err != nil {
+	cfg := newConfig(opts)
+	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	c := &Coordinator{log: log, resources: maps.Clone(resources), cfg: cfg}
+	var inst *instrumentation
+	if err := protect(func() (err error) { inst, err = newInstrumentation(&c.cfg); return err }); err != nil {
+		return nil, fmt.Errorf("twopc: instrumentation: %w", err)
 	}
 	c.inst = inst
 	return c, nil
@@ -183,7 +209,19 @@ func (e *InDoubtError) Is(target error) bool { return target == ErrInDoubt }
 // outcome 0 and an *InDoubtError (joined with the prepare error, if
 // any). An error writing the log also leaves it for Recover and returns
 // outcome 0. A panic in a participant's method or in the log is returned
-// as a *panics.Error (in a commit or abort: within the *InDoubtError).
+// as a *panics.Error (in a commit or abort: within the *InDoubtError); a
+// runtime.Goexit in a Prepare fails that prepare (the transaction
+// aborts), and one in a Commit or Abort leaves that participant
+// unacknowledged (in doubt), both with an error matching
+// panics.ErrGoexit.
+//
+// Before it logs anything, Run returns ErrInvalidID, ErrNoParticipants,
+// ErrDuplicateParticipant or ErrUnknownParticipant for bad arguments,
+// ctx's error if ctx has already ended, and a *panics.Error if the
+// TracerProvider panics starting the transaction's span. The
+// telemetry after that (ending spans, counting outcomes) runs under
+// panics and a panic in it is dropped: it cannot change an outcome
+// already decided.
 func (c *Coordinator) Run(ctx context.Context, txid string, parts ...Participant) (Outcome, error) {
 	if c == nil || c.log == nil {
 		return 0, ErrNoLog
@@ -191,23 +229,40 @@ func (c *Coordinator) Run(ctx context.Context, txid string, parts ...Participant
 	if !validID.MatchString(txid) {
 		return 0, fmt.Errorf("%w: %q", ErrInvalidID, txid)
 	}
+	if len(parts) == 0 {
+		return 0, ErrNoParticipants
+	}
 	names := make([]string, len(parts))
+	seen := make(map[string]bool, len(parts))
 	for i, p := range parts {
 		if err := protect(func() error { names[i] = p.Name(); return nil }); err != nil {
 			return 0, fmt.Errorf("twopc: participant %d's Name: %w", i, err)
 		}
+		if seen[names[i]] {
+			return 0, fmt.Errorf("%w: %q", ErrDuplicateParticipant, names[i])
+		}
+		seen[names[i]] = true
 		if c.resources[names[i]] == nil {
 			return 0, fmt.Errorf("%w: %q", ErrUnknownParticipant, names[i])
 		}
 	}
-	ctx, span := c.inst.tracer.Start(ctx, "twopc "+txid, trace.WithAttributes(
-		attribute.String("twopc.id", txid), attribute.StringSlice("twopc.participants", names)))
-	defer span.End()
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var span trace.Span
+	if err := protect(func() error {
+		ctx, span = c.inst.tracer.Start(ctx, "twopc "+txid, trace.WithAttributes(
+			attribute.String("twopc.id", txid), attribute.StringSlice("twopc.participants", names)))
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("twopc: starting the span: %w", err)
+	}
+	defer quietly(func() { span.End() })
 	// Marked as driven here before the record exists, so that a Recover
 	// that finds the record leaves it to this Run.
 	if _, running := c.inflight.LoadOrStore(txid, true); running {
 		err := fmt.Errorf("%w: %s", ErrDuplicateID, txid)
-		errs.Record(span, err)
+		recordErr(span, err)
 		return 0, err
 	}
 	defer c.inflight.Delete(txid)
@@ -216,51 +271,59 @@ func (c *Coordinator) Run(ctx context.Context, txid string, parts ...Participant
 		if errors.Is(err, txlog.ErrExists) {
 			err = fmt.Errorf("%w: %s", ErrDuplicateID, txid)
 		}
-		errs.Record(span, err)
+		recordErr(span, err)
 		return 0, err
 	}
-	c.inst.started.Add(ctx, 1)
+	quietly(func() { c.inst.started.Add(ctx, 1) })
 	if err := c.prepare(ctx, txid, parts, names); err != nil {
 		out, ferr := c.finish(ctx, txid, "p", names)
 		if ferr != nil {
 			err = errors.Join(err, ferr)
-			errs.Record(span, err)
+			recordErr(span, err)
 			return 0, err
 		}
-		errs.Record(span, err)
+		recordErr(span, err)
 		return out, err
 	}
 	b, _ = json.Marshal(record{Phase: "c", Parts: names})
 	// The decision, durable before phase two.
 	if err := protect(func() error { return c.log.Save(ctx, txid, b) }); err != nil {
-		errs.Record(span, err)
+		recordErr(span, err)
 		return 0, err
 	}
 	out, err := c.finish(ctx, txid, "c", names)
-	errs.Record(span, err)
+	recordErr(span, err)
 	return out, err
 }
 
 // prepare prepares every participant at once, each within the timeout,
-// and returns the first failure. Each goroutine runs under panics: a
-// panicking Prepare is that participant's error.
+// and returns the first failure. Each goroutine runs under panics.Guard:
+// a panicking Prepare is that participant's error, and so is one that
+// calls runtime.Goexit (panics.ErrGoexit) or returns after its context
+// ended.
 func (c *Coordinator) prepare(ctx context.Context, txid string, parts []Participant, names []string) error {
 	var wg sync.WaitGroup
 	var errsOut errs.Collector
 	for i, p := range parts {
 		wg.Go(func() {
-			err := protect(func() error {
+			panics.Guard(func() error {
 				pctx, cancel := context.WithTimeout(ctx, c.cfg.prepareTimeout)
 				defer cancel()
 				pctx, span := c.inst.tracer.Start(pctx, "prepare "+names[i])
 				defer span.End()
 				err := protect(func() error { return p.Prepare(pctx, txid) })
+				if err == nil && pctx.Err() != nil {
+					// It outlasted its timeout (or Run's ctx): whatever it
+					// did, the coordinator stopped waiting for it.
+					err = fmt.Errorf("twopc: Prepare returned after its context ended: %w", context.Cause(pctx))
+				}
 				errs.Record(span, err)
 				return err
+			}, func(err error) {
+				if err != nil {
+					errsOut.Add(fmt.Errorf("prepare %s: %w", names[i], err))
+				}
 			})
-			if err != nil {
-				errsOut.Add(fmt.Errorf("prepare %s: %w", names[i], err))
-			}
 		})
 	}
 	wg.Wait()
@@ -285,9 +348,13 @@ func (c *Coordinator) finish(ctx context.Context, txid, phase string, names []st
 			continue
 		}
 		wg.Go(func() {
-			if err := protect(func() error { return c.finishOne(ctx, txid, verb, name, r) }); err != nil {
-				failed.Add(fmt.Errorf("%s %s: %w", verb, name, err))
-			}
+			// Under Guard: a Resource that calls runtime.Goexit has not
+			// acknowledged, so the transaction stays in doubt.
+			panics.Guard(func() error { return c.finishOne(ctx, txid, verb, name, r) }, func(err error) {
+				if err != nil {
+					failed.Add(fmt.Errorf("%s %s: %w", verb, name, err))
+				}
+			})
 		})
 	}
 	wg.Wait()
@@ -297,11 +364,13 @@ func (c *Coordinator) finish(ctx context.Context, txid, phase string, names []st
 	if err := protect(func() error { return c.log.Delete(ctx, txid) }); err != nil {
 		return 0, err
 	}
-	if out == Committed {
-		c.inst.committed.Add(ctx, 1)
-	} else {
-		c.inst.aborted.Add(ctx, 1)
-	}
+	quietly(func() {
+		if out == Committed {
+			c.inst.committed.Add(ctx, 1)
+		} else {
+			c.inst.aborted.Add(ctx, 1)
+		}
+	})
 	return out, nil
 }
 
