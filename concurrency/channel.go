@@ -2,6 +2,7 @@ package concurrency
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -40,23 +41,36 @@ type envelope[T any] struct {
 }
 
 // NewTracedChannel returns a channel holding up to capacity values (0 for
-// an unbuffered one); WithName names it in spans.
-func NewTracedChannel[T any](capacity int, opts ...Option) *TracedChannel[T] {
+// an unbuffered one); WithName names it in spans. It returns
+// ErrInvalidSize for a capacity outside [0, 1<<20] (a make(chan) of it
+// would panic or take gigabytes), and a *panics.Error if the
+// TracerProvider panics.
+func NewTracedChannel[T any](capacity int, opts ...Option) (*TracedChannel[T], error) {
+	if capacity < 0 || capacity > maxCapacity {
+		return nil, fmt.Errorf("%w: channel capacity %d outside [0, %d]", ErrInvalidSize, capacity, maxCapacity)
+	}
 	cfg := newConfig("channel", opts)
+	tr, err := safeTracerOf(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	return &TracedChannel[T]{
-		ch:      make(chan envelope[T], max(capacity, 0)),
+		ch:      make(chan envelope[T], capacity),
 		cfg:     cfg,
-		tracer:  tracerOf(&cfg),
+		tracer:  tr,
 		attrs:   []attribute.KeyValue{semconv.MessagingSystemKey.String("go_channel"), semconv.MessagingDestinationName(cfg.name)},
 		closing: make(chan struct{}),
 		sealed:  make(chan struct{}),
-	}
+	}, nil
 }
 
 // Send sends v with the span context of ctx, waiting while the channel is
 // full. It returns ErrClosed once Close has been called, or ctx's error
-// if ctx ends first.
+// if ctx ends first. With WithItemSpans, a TracerProvider that panics
+// starting the send's span is Send's error, a *panics.Error, and v is
+// not sent. A nil ctx panics ("concurrency: nil Context").
 func (c *TracedChannel[T]) Send(ctx context.Context, v T) error {
+	mustContext(ctx)
 	if c.ch == nil && c.closing == nil {
 		return ErrClosed // the zero TracedChannel
 	}
@@ -68,9 +82,13 @@ func (c *TracedChannel[T]) Send(ctx context.Context, v T) error {
 	sc := trace.SpanContextFromContext(ctx)
 	var span trace.Span
 	if c.cfg.itemSpans {
-		ctx, span = c.tracer.Start(ctx, "send "+c.cfg.name, trace.WithSpanKind(trace.SpanKindProducer),
+		var err error
+		ctx, span, err = startSpan(ctx, c.tracer, "send "+c.cfg.name, trace.WithSpanKind(trace.SpanKindProducer),
 			trace.WithAttributes(append(c.attrs, semconv.MessagingOperationTypeSend)...))
-		defer span.End()
+		if err != nil {
+			return err
+		}
+		defer endSpan(span)
 		sc = span.SpanContext()
 	}
 	select {
@@ -87,8 +105,12 @@ func (c *TracedChannel[T]) Send(ctx context.Context, v T) error {
 // the send's producer span), waiting while the channel is empty. It
 // returns ErrClosed once the channel is closed and empty, or ctx's error
 // if ctx ends first. Link to the sender's span with
-// trace.WithLinks(trace.Link{SpanContext: sc}).
+// trace.WithLinks(trace.Link{SpanContext: sc}). With WithItemSpans, the
+// receive's span is made under panics; a panic there is dropped, since
+// the value is already taken and is returned. A nil ctx panics
+// ("concurrency: nil Context").
 func (c *TracedChannel[T]) Receive(ctx context.Context) (T, trace.SpanContext, error) {
+	mustContext(ctx)
 	var e envelope[T]
 	if c.sealed == nil {
 		return e.v, e.sc, ErrClosed // the zero TracedChannel
@@ -105,10 +127,11 @@ func (c *TracedChannel[T]) Receive(ctx context.Context) (T, trace.SpanContext, e
 		}
 	}
 	if c.cfg.itemSpans {
-		_, span := c.tracer.Start(ctx, "receive "+c.cfg.name, trace.WithSpanKind(trace.SpanKindConsumer),
+		if _, span, err := startSpan(ctx, c.tracer, "receive "+c.cfg.name, trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithLinks(trace.Link{SpanContext: e.sc}),
-			trace.WithAttributes(append(c.attrs, semconv.MessagingOperationTypeReceive)...))
-		span.End()
+			trace.WithAttributes(append(c.attrs, semconv.MessagingOperationTypeReceive)...)); err == nil {
+			endSpan(span)
+		}
 	}
 	return e.v, e.sc, nil
 }

@@ -19,7 +19,7 @@ func TestTracedChannelCarriesTheSpanContext(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	ctx, span := tp.Tracer("test").Start(context.Background(), "produce")
-	c := concurrency.NewTracedChannel[string](4)
+	c := must(concurrency.NewTracedChannel[string](4))
 	if err := c.Send(ctx, "order 1"); err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestTracedChannelCarriesTheSpanContext(t *testing.T) {
 	// receive linked to it.
 	rec2 := tracetest.NewSpanRecorder()
 	tp2 := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec2))
-	c2 := concurrency.NewTracedChannel[int](1, concurrency.WithItemSpans(true), concurrency.WithTracerProvider(tp2), concurrency.WithName("orders"))
+	c2 := must(concurrency.NewTracedChannel[int](1, concurrency.WithItemSpans(true), concurrency.WithTracerProvider(tp2), concurrency.WithName("orders")))
 	if err := c2.Send(context.Background(), 7); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestTracedChannelCarriesTheSpanContext(t *testing.T) {
 
 func TestTracedChannelClose(t *testing.T) {
 	ctx := context.Background()
-	c := concurrency.NewTracedChannel[int](2)
+	c := must(concurrency.NewTracedChannel[int](2))
 	_ = c.Send(ctx, 1)
 	_ = c.Send(ctx, 2)
 	// A sender blocked on the full channel is released by Close.
@@ -72,7 +72,7 @@ func TestTracedChannelClose(t *testing.T) {
 		t.Fatalf("Receive when closed and empty: %v", err)
 	}
 	// Contexts end waits.
-	c2 := concurrency.NewTracedChannel[int](0)
+	c2 := must(concurrency.NewTracedChannel[int](0))
 	tctx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 	defer cancel()
 	if _, _, err := c2.Receive(tctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -88,7 +88,7 @@ func TestTracedChannelClose(t *testing.T) {
 // once.
 func TestTracedChannelConcurrentSafe(t *testing.T) {
 	ctx := context.Background()
-	c := concurrency.NewTracedChannel[int](8)
+	c := must(concurrency.NewTracedChannel[int](8))
 	var sent, received atomic.Int64
 	var sendSum, recvSum atomic.Int64
 	var senders, receivers sync.WaitGroup

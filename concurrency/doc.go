@@ -27,9 +27,35 @@
 // "source", the stage or "sink"; a Submit callback panicking goes to the
 // error handler (WithErrorHandler), and an error handler panicking is
 // dropped. The telemetry around a task runs under panics too, since a
-// TracerProvider or MeterProvider is the user's code. FanOut's and
-// FanIn's goroutines run no user code: they only move values between
-// channels.
+// TracerProvider or MeterProvider is the user's code: one that panics
+// in a constructor, or starting a run's or a send's span, is that call's
+// error; a panic ending or recording a span once the work is done is
+// dropped. FanOut's and FanIn's goroutines run no user code: they only
+// move values between channels.
+//
+// # Goexit
+//
+// A runtime.Goexit in a callback (t.FailNow in a test's fake) is not a
+// panic and cannot be stopped, but every goroutine this package starts
+// runs under panics.Guard, which detects it: the task, stage or source
+// that called it fails with an error matching panics.ErrGoexit (a
+// *TaskError in Run or the Submit callback, a *StageError in
+// RunPipeline), a pool's worker whose goroutine ended is replaced by a
+// new one that finishes its batch, so the pool keeps its workers, and
+// no call hangs or returns success with a result missing. A Submit
+// callback that calls Goexit is reported to the error handler, and an
+// error handler that calls it is dropped, as one that panics.
+//
+// # Arguments
+//
+// Sizes and counts are checked against a stated bound before anything
+// is allocated: workers in [1, 1<<20] (ErrInvalidWorkers), a pool's
+// queue in [1, 1<<30], a TracedChannel's capacity in [0, 1<<20] and
+// FanOut's outputs in [1, 1<<20] (ErrInvalidSize); a nil function is
+// ErrNilFunc. A nil context.Context is a programmer error: every
+// function taking one panics with "concurrency: nil Context" on the
+// caller's goroutine, before starting anything, as context.WithCancel
+// and errgroup.WithContext do with a nil parent.
 //
 // # What does not belong here
 //

@@ -47,7 +47,11 @@ func ExampleWorkerPool() {
 // A value's receiver gets the span context it was sent in.
 func ExampleTracedChannel() {
 	ctx := context.Background()
-	ch := concurrency.NewTracedChannel[string](8, concurrency.WithName("fills"))
+	ch, err := concurrency.NewTracedChannel[string](8, concurrency.WithName("fills"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	_ = ch.Send(ctx, "fill 1")
 	ch.Close()
 	for {
@@ -73,8 +77,13 @@ func ExampleFanIn() {
 			in <- i
 		}
 	}()
+	outs, err := concurrency.FanOut(ctx, in, 2)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	sum := 0
-	for v := range concurrency.FanIn(ctx, concurrency.FanOut(ctx, in, 2)...) {
+	for v := range concurrency.FanIn(ctx, outs...) {
 		sum += v
 	}
 	fmt.Println(sum)

@@ -8,13 +8,54 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otlpgo/otlpgo/errs"
 	"github.com/otlpgo/otlpgo/internal/version"
+	"github.com/otlpgo/otlpgo/panics"
 )
 
 const scopeName = "github.com/otlpgo/otlpgo/concurrency"
 
 func tracerOf(c *config) trace.Tracer {
 	return c.tp.Tracer(scopeName, trace.WithInstrumentationVersion(version.Version))
+}
+
+// safeTracerOf is tracerOf under panics: the TracerProvider is the
+// user's code.
+func safeTracerOf(c *config) (tr trace.Tracer, err error) {
+	err = panics.Try(func() error { tr = tracerOf(c); return nil })
+	return tr, err
+}
+
+// startSpan starts a span under panics: a panicking Tracer is the
+// caller's error (a *panics.Error), before any work starts.
+func startSpan(ctx context.Context, tr trace.Tracer, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span, error) {
+	var span trace.Span
+	sctx := ctx
+	if err := panics.Try(func() error { sctx, span = tr.Start(ctx, name, opts...); return nil }); err != nil {
+		return ctx, nil, err
+	}
+	return sctx, span, nil
+}
+
+// endSpan ends span, dropping a panic: the work is done, and a bug in the
+// user's TracerProvider must not change its result nor escape.
+func endSpan(span trace.Span) {
+	_ = panics.Try(func() error { span.End(); return nil })
+}
+
+// recordSpan records err on span, dropping a panic, as endSpan.
+func recordSpan(span trace.Span, err error) {
+	_ = panics.Try(func() error { errs.Record(span, err); return nil })
+}
+
+// mustContext panics, on the caller's goroutine, for a nil ctx: a
+// programmer error, as for context.WithCancel(nil) and
+// errgroup.WithContext(nil). Checked before any goroutine starts, so
+// that the panic is the caller's, not a crash in one of ours.
+func mustContext(ctx context.Context) {
+	if ctx == nil {
+		panic("concurrency: nil Context")
+	}
 }
 
 // poolInstrumentation is a pool's telemetry: gauges read atomics at

@@ -57,10 +57,12 @@ func WithName(name string) Option {
 }
 
 // WithQueueSize sets how many tasks may wait for a worker (default: 64 per
-// worker). Submit and Run block while it is full: backpressure.
+// worker, at most 1<<30). Submit and Run block while it is full:
+// backpressure. 0 keeps the default; NewWorkerPool returns
+// ErrInvalidSize for a size below 0 or above 1<<30.
 func WithQueueSize(n int) Option {
 	return optionFunc(func(c *config) {
-		if n > 0 {
+		if n != 0 {
 			c.queueSize = n
 		}
 	})

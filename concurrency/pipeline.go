@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otlpgo/otlpgo/errs"
 	"github.com/otlpgo/otlpgo/panics"
 )
 
@@ -37,18 +36,23 @@ type Stage[In, Out any] struct {
 }
 
 // NewStage returns a stage that runs fn on workers goroutines. A panic in
-// fn fails the pipeline with a *panics.Error. It returns
-// ErrInvalidWorkers for workers < 1.
+// fn fails the pipeline with a *panics.Error, and a runtime.Goexit in fn
+// with panics.ErrGoexit, both in a *StageError naming the stage. It
+// returns ErrInvalidWorkers for workers outside [1, 1<<20] and
+// ErrNilFunc for a nil fn, with the zero Stage.
 func NewStage[In, Out any](name string, workers int, fn func(context.Context, In) (Out, error)) (Stage[In, Out], error) {
-	if workers < 1 {
+	if workers < 1 || workers > maxWorkers {
 		return Stage[In, Out]{}, fmt.Errorf("%w: stage %s: %d", ErrInvalidWorkers, name, workers)
+	}
+	if fn == nil {
+		return Stage[In, Out]{}, fmt.Errorf("%w: stage %s", ErrNilFunc, name)
 	}
 	start := func(ctx context.Context, g *group, in <-chan In) <-chan Out {
 		out := make(chan Out, workers)
 		var wg sync.WaitGroup
 		for range workers {
 			wg.Add(1)
-			g.goroutine(func() {
+			g.goroutine(name, func() {
 				defer wg.Done()
 				for {
 					var v In
@@ -74,15 +78,20 @@ func NewStage[In, Out any](name string, workers int, fn func(context.Context, In
 				}
 			})
 		}
-		g.goroutine(func() { wg.Wait(); close(out) })
+		g.goroutine(name, func() { wg.Wait(); close(out) })
 		return out
 	}
 	return Stage[In, Out]{names: []string{name}, start: start}, nil
 }
 
 // Then joins two stages: the output of first feeds next, each stage with
-// its own workers, connected by a channel.
+// its own workers, connected by a channel. If either is the zero Stage
+// (as NewStage returns with an error), so is the result, and RunPipeline
+// returns ErrInvalidStage for it.
 func Then[A, B, C any](first Stage[A, B], next Stage[B, C]) Stage[A, C] {
+	if first.start == nil || next.start == nil {
+		return Stage[A, C]{}
+	}
 	return Stage[A, C]{
 		names: append(append([]string(nil), first.names...), next.names...),
 		start: func(ctx context.Context, g *group, in <-chan A) <-chan C {
@@ -100,33 +109,39 @@ func Then[A, B, C any](first Stage[A, B], next Stage[B, C]) Stage[A, C] {
 // returns false (as any iterator must); RunPipeline waits for it. A
 // panic in src, in a stage's function or in sink is recovered and
 // returned as a *StageError ("source", the stage's name, "sink") wrapping
-// a *panics.Error. One span covers the run ("concurrency.pipeline.run").
+// a *panics.Error; a runtime.Goexit in src or in a stage's function
+// (which ends only that goroutine) is a *StageError wrapping
+// panics.ErrGoexit. One span covers the run ("concurrency.pipeline.run");
+// a TracerProvider that panics starting it is RunPipeline's error, a
+// *panics.Error, and nothing runs.
 func RunPipeline[In, Out any](ctx context.Context, src iter.Seq[In], stage Stage[In, Out], sink func(context.Context, Out) error, opts ...Option) error {
+	mustContext(ctx)
 	if stage.start == nil {
 		return ErrInvalidStage
 	}
 	cfg := newConfig("pipeline", opts)
-	ctx, span := tracerOf(&cfg).Start(ctx, "concurrency.pipeline.run", trace.WithAttributes(
+	tr, err := safeTracerOf(&cfg)
+	if err != nil {
+		return err
+	}
+	ctx, span, err := startSpan(ctx, tr, "concurrency.pipeline.run", trace.WithAttributes(
 		attribute.String("concurrency.pipeline", cfg.name), attribute.StringSlice("concurrency.pipeline.stages", stage.names)))
-	defer span.End()
+	if err != nil {
+		return err
+	}
+	defer endSpan(span)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g := &group{cancel: cancel}
 	in := make(chan In)
-	g.goroutine(func() {
+	g.goroutine("source", func() {
 		defer close(in)
-		err := panics.Try(func() error {
-			for v := range src {
-				select {
-				case in <- v:
-				case <-ctx.Done():
-					return nil
-				}
+		for v := range src {
+			select {
+			case in <- v:
+			case <-ctx.Done():
+				return
 			}
-			return nil
-		})
-		if err != nil {
-			g.fail(&StageError{Stage: "source", Err: err})
 		}
 	})
 	for r := range stage.start(ctx, g, in) {
@@ -138,18 +153,20 @@ func RunPipeline[In, Out any](ctx context.Context, src iter.Seq[In], stage Stage
 		}
 	}
 	g.wg.Wait()
-	err := g.err
+	err = g.err
 	if err == nil && ctx.Err() != nil {
 		// The run cancels its context only on a failure, so with no error
 		// recorded this cancellation is the caller's.
 		err = context.Cause(ctx)
 	}
-	errs.Record(span, err)
+	recordSpan(span, err)
 	return err
 }
 
 // group tracks a run's goroutines and its first error. Each goroutine
-// runs under panics: a panic fails the run instead of the process.
+// runs under panics.Guard: a panic or a runtime.Goexit in it fails the
+// run, as a *StageError naming the stage (or "source"), instead of
+// crashing the process or silently losing the goroutine.
 type group struct {
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -158,11 +175,13 @@ type group struct {
 	err    error // guarded by mu until wg.Wait
 }
 
-func (g *group) goroutine(f func()) {
+func (g *group) goroutine(stage string, f func()) {
 	g.wg.Go(func() {
-		if err := panics.Try(func() error { f(); return nil }); err != nil {
-			g.fail(err)
-		}
+		panics.Guard(func() error { f(); return nil }, func(err error) {
+			if err != nil {
+				g.fail(&StageError{Stage: stage, Err: err})
+			}
+		})
 	})
 }
 
@@ -198,9 +217,18 @@ func protectSink[Out any](ctx context.Context, sink func(context.Context, Out) e
 // Every output is closed once in is closed or ctx ends; read each until
 // it is, so that FanOut's goroutines end. They run no user code, only
 // receives from in and sends to the outputs, so they have no panic to
-// recover and no error to return.
-func FanOut[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
-	outs := make([]<-chan T, max(n, 1))
+// recover. FanOut returns ErrInvalidSize, and starts nothing, for n
+// outside [1, 1<<20]: n is the caller's count of consumers, and handing
+// back another number of channels than asked would break the caller's
+// indexing, so it is an error rather than a clamp. A nil ctx panics on
+// the caller's goroutine ("concurrency: nil Context"), as
+// context.WithCancel(nil) does.
+func FanOut[T any](ctx context.Context, in <-chan T, n int) ([]<-chan T, error) {
+	mustContext(ctx)
+	if n < 1 || n > maxCapacity {
+		return nil, fmt.Errorf("%w: FanOut to %d outputs, outside [1, %d]", ErrInvalidSize, n, maxCapacity)
+	}
+	outs := make([]<-chan T, n)
 	for i := range outs {
 		out := make(chan T)
 		outs[i] = out
@@ -209,13 +237,15 @@ func FanOut[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
 			forward(ctx, in, out)
 		}()
 	}
-	return outs
+	return outs, nil
 }
 
 // FanIn merges channels into one, closed once every input is closed or
 // ctx ends; read it until it is, so that FanIn's goroutines end. Like
-// FanOut's, they run no user code.
+// FanOut's, they run no user code. A nil ctx panics on the caller's
+// goroutine, as for FanOut.
 func FanIn[T any](ctx context.Context, ins ...<-chan T) <-chan T {
+	mustContext(ctx)
 	out := make(chan T)
 	var wg sync.WaitGroup
 	for _, in := range ins {

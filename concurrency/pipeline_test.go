@@ -12,6 +12,15 @@ import (
 	"github.com/otlpgo/otlpgo/panics"
 )
 
+// must returns a constructor's value, panicking (failing the test) on
+// its error.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
 func mustStage[In, Out any](t *testing.T, name string, workers int, fn func(context.Context, In) (Out, error)) concurrency.Stage[In, Out] {
 	t.Helper()
 	s, err := concurrency.NewStage(name, workers, fn)
@@ -114,7 +123,7 @@ func TestFanOutFanInConcurrentSafe(t *testing.T) {
 			in <- i
 		}
 	}()
-	outs := concurrency.FanOut(ctx, in, 4)
+	outs := must(concurrency.FanOut(ctx, in, 4))
 	doubled := make([]<-chan int, len(outs))
 	for i, o := range outs {
 		d := make(chan int)
@@ -136,7 +145,7 @@ func TestFanOutFanInConcurrentSafe(t *testing.T) {
 	// Cancelled: every output closes without the input closing.
 	cctx, cancel := context.WithCancel(ctx)
 	never := make(chan int)
-	outs = concurrency.FanOut(cctx, never, 2)
+	outs = must(concurrency.FanOut(cctx, never, 2))
 	merged := concurrency.FanIn(cctx, outs...)
 	cancel()
 	for range merged {

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otlpgo/otlpgo/errs"
+	"github.com/otlpgo/otlpgo/internal/checked"
 	"github.com/otlpgo/otlpgo/panics"
 	"github.com/otlpgo/otlpgo/ringbuffer"
 )
@@ -21,8 +22,16 @@ var (
 	// or channel is shut down (for Receive: and drained).
 	ErrClosed = errors.New("concurrency: closed")
 	// ErrInvalidWorkers is returned by NewWorkerPool and NewStage for a
-	// worker count below 1.
-	ErrInvalidWorkers = errors.New("concurrency: workers must be at least 1")
+	// worker count outside [1, 1<<20] (1,048,576).
+	ErrInvalidWorkers = errors.New("concurrency: workers out of range [1, 1048576]")
+	// ErrInvalidSize is returned for a size or count out of its range:
+	// by NewWorkerPool for WithQueueSize outside [1, 1<<30] (0 keeps the
+	// default), by NewTracedChannel for a capacity outside [0, 1<<20],
+	// and by FanOut for a number of outputs outside [1, 1<<20].
+	ErrInvalidSize = errors.New("concurrency: size out of range")
+	// ErrNilFunc is returned by NewWorkerPool and NewStage for a nil
+	// function.
+	ErrNilFunc = errors.New("concurrency: nil function")
 	// ErrInvalidStage is returned by RunPipeline for the zero Stage, such
 	// as the one NewStage returns with an error.
 	ErrInvalidStage = errors.New("concurrency: the zero Stage cannot run")
@@ -44,8 +53,10 @@ func (e *TaskError) Unwrap() error { return e.Err }
 // tasks from a bounded queue (a ringbuffer.MPMC): Submit and Run block
 // while it is full, so a slow pool slows its callers instead of growing
 // without bound. A panic in the function is recovered and returned as the
-// task's error, a *panics.Error with the stack. Shutdown stops the
-// workers once the queue is drained; none outlives it.
+// task's error, a *panics.Error with the stack; a runtime.Goexit in it
+// is the task's error too (panics.ErrGoexit), and its worker is replaced.
+// Shutdown stops the workers once the queue is drained; none outlives
+// it.
 //
 // A WorkerPool is safe for concurrent use by multiple goroutines and must
 // not be copied after first use. The zero WorkerPool is a closed one:
@@ -102,35 +113,63 @@ type run[Out any] struct {
 	wg      sync.WaitGroup
 }
 
+// Bounds of the sizes and counts this package takes: each is checked
+// before anything is allocated, and one out of range is a typed error.
+const (
+	maxWorkers  = 1 << 20 // workers of a pool or a stage
+	maxQueue    = 1 << 30 // a pool's queue: the ring buffer's own bound
+	maxCapacity = 1 << 20 // a TracedChannel's buffer, FanOut's outputs
+)
+
 // NewWorkerPool starts workers goroutines running fn. It returns
-// ErrInvalidWorkers for workers < 1, and the error of creating its
-// metrics, if any.
+// ErrInvalidWorkers for workers outside [1, 1<<20], ErrInvalidSize for
+// a WithQueueSize outside [1, 1<<30] (the default, 64 per worker, is
+// capped at 1<<30), ErrNilFunc for a nil fn, and the error of creating
+// its metrics, if any (a *panics.Error if the MeterProvider or
+// TracerProvider panics).
 func NewWorkerPool[In, Out any](workers int, fn func(context.Context, In) (Out, error), opts ...Option) (*WorkerPool[In, Out], error) {
-	if workers < 1 {
+	if workers < 1 || workers > maxWorkers {
 		return nil, fmt.Errorf("%w: %d", ErrInvalidWorkers, workers)
 	}
+	if fn == nil {
+		return nil, ErrNilFunc
+	}
 	cfg := newConfig("pool", opts)
-	if cfg.queueSize == 0 {
-		cfg.queueSize = 64 * workers
+	switch {
+	case cfg.queueSize == 0:
+		n, ok := checked.Mul(64, int64(workers))
+		if !ok || n > maxQueue {
+			n = maxQueue
+		}
+		cfg.queueSize = int(n)
+	case cfg.queueSize < 0 || cfg.queueSize > maxQueue:
+		return nil, fmt.Errorf("%w: queue size %d outside [1, %d]", ErrInvalidSize, cfg.queueSize, maxQueue)
 	}
 	p := &WorkerPool[In, Out]{fn: fn, q: ringbuffer.NewMPMC[task[In, Out]](cfg.queueSize), cfg: cfg,
 		busy: make([]paddedCount, workers), nworkers: workers, done: make(chan struct{})}
-	inst, err := newPoolInstrumentation(&cfg, p.q.Len, p.inflight)
-	if err != nil {
+	// The providers are the user's code: a panic in them is New's error.
+	var inst *poolInstrumentation
+	if err := panics.Try(func() (err error) {
+		inst, err = newPoolInstrumentation(&cfg, p.q.Len, p.inflight)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	p.inst = inst
 	p.workers.Add(workers)
 	for w := range workers {
-		go p.worker(&p.busy[w])
+		go p.worker(&workerState[In, Out]{busy: &p.busy[w], buf: make([]task[In, Out], maxTake)})
 	}
 	go func() {
 		p.workers.Wait()
-		// Unregister calls into the MeterProvider, the user's code.
-		if err := panics.Try(p.inst.shutdown); err != nil {
-			p.handle(fmt.Errorf("concurrency: %s: shutdown: %w", p.cfg.name, err))
-		}
-		close(p.done)
+		// Unregister calls into the MeterProvider, the user's code: under
+		// Guard, so that done is closed even if it calls runtime.Goexit.
+		panics.Guard(p.inst.shutdown, func(err error) {
+			if err != nil {
+				p.handle(nil, fmt.Errorf("concurrency: %s: shutdown: %w", p.cfg.name, err))
+			}
+			close(p.done)
+		})
 	}()
 	return p, nil
 }
@@ -144,89 +183,175 @@ func (p *WorkerPool[In, Out]) inflight() int64 {
 	return n
 }
 
-// worker runs work under panics until the queue is closed and drained.
-// Nothing in work is expected to panic (execute recovers every task and
-// callback); should it, the panic goes to the error handler and the
-// worker goes on, so that queued tasks still run.
-func (p *WorkerPool[In, Out]) worker(busy *paddedCount) {
+// workerState is a worker's batch and where it is in it. It outlives
+// the worker's goroutine: if user code ends that goroutine
+// (runtime.Goexit), a replacement takes the state over, fails the task
+// in hand and runs the rest of the batch, so that the pool keeps its
+// number of workers and no task is lost.
+type workerState[In, Out any] struct {
+	busy     *paddedCount
+	buf      []task[In, Out]
+	batch    []task[In, Out] // buf[:n], the batch in hand
+	i        int             // batch[i] is the task in hand
+	r        *run[Out]       // the run of the tasks counted in finished
+	finished int             // tasks of r finished, not yet counted down
+	stage    stage           // what the worker is doing with batch[i]
+	died     error           // why the previous goroutine ended, for its replacement
+}
+
+// stage is where a worker is in a task, so that a replacement knows what
+// the task still needs.
+type stage uint8
+
+const (
+	stageIdle     stage = iota
+	stageRunning        // fn (and its telemetry) runs: no result yet
+	stageCallback       // the Submit callback has the result
+	stageHandler        // the error handler runs
+)
+
+// worker runs work under panics.Guard until the queue is closed and
+// drained. Nothing in work is expected to panic (call recovers fn and its
+// telemetry, and the callbacks run under panics), but user code can end
+// the goroutine with runtime.Goexit: then a replacement worker takes the
+// state over before this one counts itself out.
+func (p *WorkerPool[In, Out]) worker(w *workerState[In, Out]) {
 	defer p.workers.Done()
-	for {
-		err := panics.Try(func() error { p.work(busy); return nil })
+	panics.Guard(func() error { p.work(w); return nil }, func(err error) {
 		if err == nil {
-			return
+			return // closed and drained
 		}
-		p.handle(fmt.Errorf("concurrency: %s: worker: %w", p.cfg.name, err))
-	}
+		w.died = err
+		p.workers.Add(1) // before this one's Done: Shutdown waits for it
+		go p.worker(w)
+	})
 }
 
 // work takes tasks from the queue until it is closed and drained: one at
 // a time while the queue is short, so that work spreads over the
-// workers, and up to maxTake at a time while it is long. It reports a
-// Run's finished tasks once per batch.
-func (p *WorkerPool[In, Out]) work(busy *paddedCount) {
-	buf := make([]task[In, Out], maxTake)
+// workers, and up to maxTake at a time while it is long. A worker that
+// replaces a dead one first finishes the dead one's batch.
+func (p *WorkerPool[In, Out]) work(w *workerState[In, Out]) {
+	if w.died != nil {
+		p.resume(w)
+	}
 	for {
 		want := min(max(p.q.Len()/p.nworkers, 1), maxTake)
-		n, err := p.q.PopBatch(context.Background(), buf[:want])
+		n, err := p.q.PopBatch(context.Background(), w.buf[:want])
 		if n == 0 && err != nil {
 			return // closed and drained
 		}
-		busy.n.Store(int64(n))
-		var r *run[Out]
-		finished := 0
-		for i := range buf[:n] {
-			t := &buf[i]
-			if t.run != r {
-				if r != nil {
-					r.wg.Add(-finished)
-				}
-				r, finished = t.run, 0
-			}
-			p.execute(t)
-			busy.n.Store(int64(n - i - 1)) // on this worker's own cache line
-			if r != nil {
-				finished++
-			}
-			*t = task[In, Out]{} // drop references
-		}
-		if r != nil {
-			r.wg.Add(-finished)
-		}
+		w.batch, w.i = w.buf[:n], 0
+		p.runBatch(w)
 	}
+}
+
+// runBatch runs the batch from w.i on. It reports a Run's finished tasks
+// once per run per batch, not once per task.
+func (p *WorkerPool[In, Out]) runBatch(w *workerState[In, Out]) {
+	for ; w.i < len(w.batch); w.i++ {
+		t := &w.batch[w.i]
+		if t.run != w.r {
+			w.countDown()
+			w.r = t.run
+		}
+		w.busy.n.Store(int64(len(w.batch) - w.i)) // on this worker's own cache line
+		p.execute(w, t)
+		w.done(t)
+	}
+	w.countDown()
+	w.busy.n.Store(0)
+	w.batch = nil
+}
+
+// done marks the task in hand finished.
+func (w *workerState[In, Out]) done(t *task[In, Out]) {
+	if t.run != nil {
+		w.finished++
+	}
+	*t = task[In, Out]{} // drop references
+	w.stage = stageIdle
+}
+
+// countDown tells the run how many of its tasks finished.
+func (w *workerState[In, Out]) countDown() {
+	if w.r != nil && w.finished > 0 {
+		w.r.wg.Add(-w.finished)
+	}
+	w.finished = 0
+}
+
+// resume runs on a worker that replaces one whose goroutine ended in
+// user code: the task in hand gets the error (panics.ErrGoexit) if it
+// had no result yet, a callback that ended the goroutine is reported to
+// the error handler, and the rest of the batch runs.
+func (p *WorkerPool[In, Out]) resume(w *workerState[In, Out]) {
+	err := w.died
+	w.died = nil
+	if w.i >= len(w.batch) {
+		w.stage = stageIdle
+		return // between batches: nothing in hand
+	}
+	t := &w.batch[w.i]
+	switch w.stage {
+	case stageRunning:
+		var zero Out
+		p.deliver(w, t, zero, err)
+	case stageCallback:
+		p.handle(w, fmt.Errorf("concurrency: %s: a Submit callback: %w", p.cfg.name, err))
+	case stageHandler:
+		// The error handler ended the goroutine: nobody is left to tell.
+	}
+	w.done(t)
+	w.i++
+	p.runBatch(w)
 }
 
 // execute runs one task and delivers its result; a Run's task is counted
 // finished by the caller. It does not panic: fn, the Submit callback and
 // the error handler run under panics, and so does the telemetry around fn
 // (a TracerProvider or MeterProvider is the user's code too), so that a
-// worker never dies and a Run never waits for a task that will not end.
-func (p *WorkerPool[In, Out]) execute(t *task[In, Out]) {
+// worker never dies of a panic and a Run never waits for a task that
+// will not end. (A Goexit is handled by worker and resume.)
+func (p *WorkerPool[In, Out]) execute(w *workerState[In, Out], t *task[In, Out]) {
 	if r := t.run; r != nil && !p.cfg.collectAll && r.ctx.Err() != nil {
 		r.skipped.Add(1) // the run failed fast or was cancelled: skip
 		return
 	}
+	w.stage = stageRunning
 	out, err := p.call(t)
+	p.deliver(w, t, out, err)
+}
+
+// deliver hands a task's result to its owner.
+func (p *WorkerPool[In, Out]) deliver(w *workerState[In, Out], t *task[In, Out], out Out, err error) {
 	switch {
 	case t.run != nil:
 		t.run.finish(t.idx, out, err)
 	case t.done != nil:
-		p.safely(func() { t.done(out, err) })
+		w.stage = stageCallback
+		p.safely(w, func() { t.done(out, err) })
 	case err != nil:
-		p.handle(fmt.Errorf("concurrency: %s: unobserved task error: %w", p.cfg.name, err))
+		p.handle(w, fmt.Errorf("concurrency: %s: unobserved task error: %w", p.cfg.name, err))
 	}
 }
 
 // safely runs a Submit callback, reporting a panic in it to the error
 // handler instead of crashing the worker.
-func (p *WorkerPool[In, Out]) safely(f func()) {
+func (p *WorkerPool[In, Out]) safely(w *workerState[In, Out], f func()) {
 	if err := panics.Try(func() error { f(); return nil }); err != nil {
-		p.handle(fmt.Errorf("concurrency: %s: a Submit callback panicked: %w", p.cfg.name, err))
+		p.handle(w, fmt.Errorf("concurrency: %s: a Submit callback panicked: %w", p.cfg.name, err))
 	}
 }
 
 // handle gives err to the error handler. A panicking error handler is
-// dropped: there is nobody left to tell.
-func (p *WorkerPool[In, Out]) handle(err error) {
+// dropped: there is nobody left to tell. w, if not nil, is the worker
+// calling it, marked so that a handler calling runtime.Goexit is not
+// called again about itself.
+func (p *WorkerPool[In, Out]) handle(w *workerState[In, Out], err error) {
+	if w != nil {
+		w.stage = stageHandler
+	}
 	_ = panics.Try(func() error { p.cfg.errorHandler(err); return nil })
 }
 
@@ -284,6 +409,7 @@ func (r *run[Out]) finish(idx int, out Out, err error) {
 // (WithErrorHandler). Submit returns ErrClosed after Shutdown, or ctx's
 // error if ctx ends while waiting; fn later receives ctx.
 func (p *WorkerPool[In, Out]) Submit(ctx context.Context, in In, done func(Out, error)) error {
+	mustContext(ctx)
 	return p.push(ctx, task[In, Out]{ctx: ctx, in: in, done: done})
 }
 
@@ -306,14 +432,24 @@ func (p *WorkerPool[In, Out]) push(ctx context.Context, t task[In, Out]) error {
 // returns that error as a *TaskError naming the input. WithCollectAll
 // runs every task and returns all errors joined. If ctx ends, Run stops
 // queueing, waits for the tasks it queued, and returns ctx's error. Run
-// returns ErrClosed after Shutdown. Several Runs may share a pool.
+// returns ErrClosed after Shutdown, even for no inputs. Several Runs may
+// share a pool. With WithCollectAll, an ended ctx is returned joined
+// with the errors of the tasks that ran. A task whose fn calls
+// runtime.Goexit fails with panics.ErrGoexit (its worker is replaced). A
+// TracerProvider that panics starting the run's span is Run's error, a
+// *panics.Error, and no task runs; ending and recording the span run
+// under panics, a panic there dropped.
 func (p *WorkerPool[In, Out]) Run(ctx context.Context, inputs []In) ([]Out, error) {
-	if p == nil || p.q == nil {
+	mustContext(ctx)
+	if p == nil || p.q == nil || p.closed.Load() {
 		return nil, ErrClosed
 	}
-	ctx, span := p.inst.tracer.Start(ctx, "concurrency.pool.run", trace.WithAttributes(
+	ctx, span, err := startSpan(ctx, p.inst.tracer, "concurrency.pool.run", trace.WithAttributes(
 		attribute.String("concurrency.pool", p.cfg.name), attribute.Int("concurrency.run.tasks", len(inputs))))
-	defer span.End()
+	if err != nil {
+		return nil, err
+	}
+	defer endSpan(span)
 	r := &run[Out]{out: make([]Out, len(inputs))}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	defer r.cancel()
@@ -342,18 +478,18 @@ func (p *WorkerPool[In, Out]) Run(ctx context.Context, inputs []In) ([]Out, erro
 		}
 	}
 	r.wg.Wait()
-	var err error
 	switch {
+	case p.cfg.collectAll:
+		// Nothing lost: the tasks' errors with the reason queueing stopped.
+		err = errors.Join(queueErr, r.errs.Err())
+	case r.first.Load() != nil:
+		err = errors.Join(queueErr, r.first.Load())
 	case queueErr != nil:
 		err = queueErr
-	case p.cfg.collectAll:
-		err = r.errs.Err()
-	case r.first.Load() != nil:
-		err = r.first.Load()
 	case r.skipped.Load() > 0:
 		err = context.Cause(ctx) // the caller's ctx ended: some tasks never ran
 	}
-	errs.Record(span, err)
+	recordSpan(span, err)
 	return r.out, err
 }
 
@@ -362,6 +498,7 @@ func (p *WorkerPool[In, Out]) Run(ctx context.Context, inputs []In) ([]Out, erro
 // ctx's error and the workers finish in the background). It may be called
 // more than once; each call waits for the same end.
 func (p *WorkerPool[In, Out]) Shutdown(ctx context.Context) error {
+	mustContext(ctx)
 	if p == nil || p.q == nil {
 		return nil
 	}
