@@ -9,9 +9,9 @@ import (
 )
 
 func Example() {
+	prices := map[string]*int64{"AAPL": nil}
 	callback := func() error {
-		var m map[string]int
-		m["x"] = 1 // a bug in user code
+		fmt.Println(*prices["AAPL"]) // a bug in user code: a nil pointer
 		return nil
 	}
 	err := panics.Try(callback)
@@ -20,7 +20,7 @@ func Example() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// panic: assignment to entry in nil map
+	// panic: runtime error: invalid memory address or nil pointer dereference
 }
 
 func ExampleRecover() {

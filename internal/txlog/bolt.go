@@ -219,7 +219,7 @@ func convertLegacy(tx *bolt.Tx) error {
 	recs := tx.Bucket(recordsBucket)
 	n := uint64(0)
 	err := old.ForEach(func(k, v []byte) error {
-		if v == nil || len(v) == 0 || v[0] != '{' {
+		if len(v) == 0 || v[0] != '{' { // nil: a nested bucket
 			return fmt.Errorf("%w: record %q of a first-release log is not a JSON object", ErrCorrupt, k)
 		}
 		n++
