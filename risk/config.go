@@ -34,14 +34,18 @@ type Config struct {
 	// counting what its open orders could still trade.
 	DailyNotional int64
 	// TimeZone names the IANA time zone whose midnight starts a trading
-	// day, such as "America/New_York"; "" is UTC.
+	// day, such as "America/New_York"; "" is UTC. When SetConfig changes
+	// it, an account's usage so far counts until the first midnight in
+	// the new zone after the start of its current day.
 	TimeZone string
 	// MaxPosition is the largest position, long or short in lots, an
 	// account may reach in one instrument, counting its open orders as if
 	// they all filled.
 	MaxPosition int64
 	// OrderRate is how many orders a second an account may send, with
-	// bursts of up to OrderBurst orders (default 1).
+	// bursts of up to OrderBurst orders (default 1). An account in
+	// Accounts with its own OrderRate keeps this OrderBurst unless it
+	// sets its own.
 	OrderRate  float64
 	OrderBurst int
 	// AnomalyZ rejects an order whose quantity is more than AnomalyZ
@@ -59,7 +63,10 @@ type Config struct {
 	Accounts map[string]AccountLimits
 }
 
-// AccountLimits are the limits one account may have of its own.
+// AccountLimits are the limits one account may have of its own. A zero
+// field keeps the Config's: an account with its own OrderRate and no
+// OrderBurst has the Config's OrderBurst, and one with its own OrderBurst
+// and no OrderRate bursts that much at the Config's OrderRate.
 type AccountLimits struct {
 	DailyNotional int64
 	MaxPosition   int64
@@ -106,6 +113,7 @@ type accountLimits struct {
 	maxPosition   int64
 	interval      int64 // 0: no rate limit
 	tolerance     int64
+	burst         int // the OrderBurst in force, 0 for the default of 1
 }
 
 func compile(c *Config) (*compiled, error) {
@@ -194,11 +202,17 @@ func accountLimitsOf(a AccountLimits, account string, inherit *accountLimits) (a
 		}
 		return t, nil
 	}
+	l.burst = a.OrderBurst
+	if l.burst == 0 && inherit != nil {
+		l.burst = inherit.burst
+	}
 	var err error
 	switch {
 	case a.OrderRate > 0:
+		// An account's own rate keeps the burst above unless it sets
+		// its own: a zero field keeps the limit above.
 		l.interval = max(int64(float64(time.Second)/a.OrderRate), 1)
-		l.tolerance, err = tolerance(a.OrderBurst)
+		l.tolerance, err = tolerance(l.burst)
 	case inherit != nil:
 		l.interval, l.tolerance = inherit.interval, inherit.tolerance
 		if a.OrderBurst > 0 && l.interval > 0 {

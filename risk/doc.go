@@ -64,7 +64,28 @@
 // (or, in a Release while a rejection is given back, keeps the rejection's
 // reason), gives back everything the check reserved, frees the order's
 // ID, and reaches the caller as a *panics.Error in [Decision].Panic and
-// the error handler; from Fill and Release it is returned.
+// the error handler (called once all that is given back); from Fill and
+// Release it is returned. A callback that calls runtime.Goexit ends the
+// goroutine, which nothing can stop; deferred cleanup first gives back
+// what the check reserved and frees its ID, or has the other rules
+// record the fill or release, so nothing stays held.
+//
+// The zero [Engine] rejects every order with [ReasonNotConfigured], and
+// its Fill, Release and SetConfig return [ErrNotConfigured]: an engine
+// with no rules must not pass orders. Use [New].
+//
+// An account's trading day only moves forward. Checks and fills read the
+// clock before they take the account's lock, so a reading taken just
+// before midnight may arrive after the new day began, and a clock may be
+// stepped back across midnight (NTP): such a reading counts against the
+// newer day, whose usage it never erases. A new [Config].TimeZone keeps
+// the usage until the first midnight in the new zone after the start of
+// the account's day. The other side of this is fail-closed too: a clock
+// reading far ahead (a clock that jumps a year, then is corrected) moves
+// the accounts it touches to that day and their order rate to that time
+// for good, so that their daily usage does not reset and (with a rate
+// limit) their orders are rejected with [ReasonRate] until real time
+// catches up. Keep the clock sane; an engine made anew starts clean.
 //
 // # What does not belong here
 //

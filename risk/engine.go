@@ -1,6 +1,7 @@
 package risk
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +31,10 @@ var (
 	// MaxNotional. Such a fill is a bug upstream; counting it would take
 	// the account past limits the check enforced, so nothing changes.
 	ErrFillPrice = errors.New("risk: fill price is through the order's limit")
+	// ErrNotConfigured is returned by Fill, Release and SetConfig on an
+	// Engine that New did not make (the zero Engine, or a nil *Engine):
+	// it has no rules, so it can neither check nor account for anything.
+	ErrNotConfigured = errors.New("risk: the engine was not made by risk.New")
 )
 
 // Engine checks orders against rules run in priority order, reserving
@@ -56,7 +61,16 @@ var (
 // Fill, the clock, the error handler) runs under package panics: a panic
 // is a *panics.Error, never a crash, and never leaves an order ID taken
 // or a reservation half given back. Arithmetic on the caller's numbers is
-// overflow-checked and fails closed (ReasonOverflow).
+// overflow-checked and fails closed (ReasonOverflow). A user callback
+// that calls runtime.Goexit (t.FailNow in a test's fake) ends the calling
+// goroutine, which nothing can prevent, but not before the engine has
+// given back what the call held: a check's reservations and order ID, the
+// other rules' share of a fill or release.
+//
+// The zero Engine (and a nil *Engine) fails closed: it rejects every
+// order with ReasonNotConfigured, and Fill, Release and SetConfig return
+// ErrNotConfigured. Use New. An Engine must not be copied after first
+// use.
 type Engine struct {
 	cfg   atomic.Pointer[compiled]
 	rules []ruleEntry // by priority; immutable after New
@@ -115,7 +129,9 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		}
 		e.rules = append(e.rules, entry(ur.priority, ur.rule, name, true))
 	}
-	slices.SortStableFunc(e.rules, func(a, b ruleEntry) int { return a.priority - b.priority })
+	// cmp.Compare, not a subtraction, which wraps for priorities far apart
+	// (math.MinInt would sort last).
+	slices.SortStableFunc(e.rules, func(a, b ruleEntry) int { return cmp.Compare(a.priority, b.priority) })
 	if e.inst, err = newInstrumentation(o); err != nil {
 		return nil, err
 	}
@@ -149,8 +165,17 @@ func (e *Engine) report(err error) {
 // positions and rate state carry over. It returns an error wrapping
 // ErrInvalidConfig, and changes nothing, if cfg does not validate or
 // changes Multipliers (which would make open reservations inexact). Like
-// New, it keeps a deep copy of cfg, sharing no map or slice with it.
+// New, it keeps a deep copy of cfg, sharing no map or slice with it. On
+// an Engine New did not make it returns ErrNotConfigured.
+//
+// A new TimeZone moves day boundaries, not usage: an account's daily
+// notional used so far stays counted until the first midnight in the new
+// zone after the start of the account's current day, and a new day (in
+// the new zone) starts then.
 func (e *Engine) SetConfig(cfg Config) error {
+	if e == nil || e.cfg.Load() == nil {
+		return ErrNotConfigured
+	}
 	c, err := compile(&cfg)
 	if err != nil {
 		return err
@@ -180,16 +205,29 @@ func mapsEqual(a, b map[string]int64) bool {
 // while a band is set, the instrument's orders are then rejected with
 // ReasonNoReferencePrice.
 func (e *Engine) SetReferencePrice(instrument string, price int64) {
+	if e == nil {
+		return
+	}
 	e.refs.set(instrument, price)
 }
 
 // Kill turns an account's kill switch on (true) or off: while on, every
 // order of the account is rejected.
-func (e *Engine) Kill(account string, on bool) { e.kill.kill(account, on) }
+func (e *Engine) Kill(account string, on bool) {
+	if e == nil {
+		return
+	}
+	e.kill.kill(account, on)
+}
 
 // KillAll turns the global kill switch on (true) or off: while on, every
 // order is rejected.
-func (e *Engine) KillAll(on bool) { e.kill.all.Store(on) }
+func (e *Engine) KillAll(on bool) {
+	if e == nil {
+		return
+	}
+	e.kill.all.Store(on)
+}
 
 // Check runs the order through the rules in priority order and returns
 // the first rejection, or an allowed decision. An allowed order holds its
@@ -201,8 +239,18 @@ func (e *Engine) KillAll(on bool) { e.kill.all.Store(on) }
 // callback that panics (a Rule's Check, the clock) rejects with
 // ReasonPanic; a Reserver's Release that panics while a rejection is
 // given back does not stop the others'. Either way the *panics.Error
-// goes to the error handler and to Decision.Panic.
+// goes to the error handler and to Decision.Panic, once everything the
+// check reserved has been given back. A callback that calls
+// runtime.Goexit ends the goroutine without a decision, after the check
+// has given back everything it reserved and freed the order's ID.
+//
+// On an Engine New did not make, Check rejects every order with
+// ReasonNotConfigured.
 func (e *Engine) Check(ctx context.Context, o Order) Decision {
+	if e == nil || e.cfg.Load() == nil {
+		return Decision{Rule: "engine", Reason: ReasonNotConfigured,
+			Message: "the engine was not made by risk.New: it checks nothing, so it allows nothing"}
+	}
 	if e.opts.spans {
 		var end func()
 		ctx, end = e.inst.startCheck(ctx, &o)
@@ -214,6 +262,18 @@ func (e *Engine) Check(ctx context.Context, o Order) Decision {
 	if !e.open.claim(o.ID) {
 		return e.rejected(ctx, &o, "order", Verdict{ReasonDuplicateID, fmt.Sprintf("order %d is already open", o.ID)}, nil)
 	}
+	// held is how many rules, from the first, may hold a reservation for
+	// the order; claimed, whether its ID is still claimed. Both are zero
+	// once the check returns. If a callback calls runtime.Goexit, the
+	// check never returns: the deferred call gives back what is held and
+	// frees the ID while the goroutine ends (a flag checked in a defer,
+	// as panics.Guard does, without its allocations on this path).
+	held, claimed := 0, true
+	defer func() {
+		if held > 0 || claimed {
+			e.abandon(&o, &held, &claimed)
+		}
+	}()
 	var now int64 // read once, when the first rule needs it
 	var clocked bool
 	for i := range e.rules {
@@ -237,33 +297,115 @@ func (e *Engine) Check(ctx context.Context, o Order) Decision {
 		default:
 			v = r.rule.Check(ctx, o)
 		}
-		if v.Reason != ReasonNone {
-			if p != nil {
-				e.report(p)
-			}
-			// Give back what every earlier rule reserved, whatever any
-			// one Release does.
-			for j := i - 1; j >= 0; j-- {
-				rj := &e.rules[j]
-				if rj.reserver == nil {
-					continue
-				}
-				if !rj.user {
-					rj.reserver.Release(o, o.Qty)
-					continue
-				}
-				if err := panics.Try(func() error { rj.reserver.Release(o, o.Qty); return nil }); err != nil {
-					err = fmt.Errorf("risk: rule %s panicked releasing order %d: %w", rj.name, o.ID, err)
-					e.report(err)
-					p = errors.Join(p, err)
-				}
-			}
-			e.open.drop(o.ID)
-			return e.rejected(ctx, &o, r.name, v, p)
+		if v.Reason == ReasonNone {
+			held = i + 1
+			continue
 		}
+		// Give back what every earlier rule reserved, whatever any one
+		// Release does, and free the ID; only then tell the error
+		// handler, which may be slow (or never return).
+		var released []error
+		for held > 0 {
+			held--
+			if err := e.release(held, o, o.Qty); err != nil {
+				released = append(released, err)
+			}
+		}
+		claimed = false
+		e.open.drop(o.ID)
+		if p != nil {
+			e.report(p)
+		}
+		for _, err := range released {
+			e.report(err)
+		}
+		if len(released) > 0 {
+			p = errors.Join(append([]error{p}, released...)...)
+		}
+		return e.rejected(ctx, &o, r.name, v, p)
 	}
 	e.open.admit(&o)
+	held, claimed = 0, false // the open order holds them now
 	return Decision{Allowed: true}
+}
+
+// abandon gives back what the first *held rules reserved for o and frees
+// its ID, for a check that never returns (a callback called
+// runtime.Goexit). It runs in a deferred call while the goroutine ends,
+// so it tells no one of panics (the error handler is user code); a
+// Release that calls Goexit too does not stop the others', since abandon
+// goes on from its own deferred call.
+func (e *Engine) abandon(o *Order, held *int, claimed *bool) {
+	defer func() {
+		if *held > 0 || *claimed {
+			e.abandon(o, held, claimed)
+		}
+	}()
+	for *held > 0 {
+		*held--
+		_ = e.release(*held, *o, o.Qty)
+	}
+	if *claimed {
+		*claimed = false
+		e.open.drop(o.ID)
+	}
+}
+
+// release gives back qty of what rule i holds for o, if it reserves. A
+// user Reserver runs under panics: its panic comes back as an error
+// naming the rule and order.
+func (e *Engine) release(i int, o Order, qty int64) error {
+	r := &e.rules[i]
+	switch {
+	case r.reserver == nil:
+		return nil
+	case !r.user:
+		r.reserver.Release(o, qty)
+		return nil
+	}
+	if err := panics.Try(func() error { r.reserver.Release(o, qty); return nil }); err != nil {
+		return fmt.Errorf("risk: rule %s panicked releasing order %d: %w", r.name, o.ID, err)
+	}
+	return nil
+}
+
+// fill records qty at price of o in rule i, if it reserves; now is the
+// time read for the fill. A user Reserver runs under panics, as in
+// release.
+func (e *Engine) fill(i int, o Order, qty, price, now int64) error {
+	r := &e.rules[i]
+	switch {
+	case r.reserver == nil:
+		return nil
+	case r.filler != nil:
+		r.filler.fillAt(o, qty, price, now)
+		return nil
+	case !r.user:
+		r.reserver.Fill(o, qty, price)
+		return nil
+	}
+	if err := panics.Try(func() error { r.reserver.Fill(o, qty, price); return nil }); err != nil {
+		return fmt.Errorf("risk: rule %s panicked filling order %d: %w", r.name, o.ID, err)
+	}
+	return nil
+}
+
+// finish runs step for rules *next, *next+1, ... to the last, each once,
+// for a Fill or Release whose loop a callback ended with runtime.Goexit:
+// it runs in a deferred call while the goroutine ends, and goes on from
+// its own deferred call if a step calls Goexit too. Panics are dropped:
+// there is no caller left to return them to.
+func (e *Engine) finish(next *int, step func(i int) error) {
+	defer func() {
+		if *next < len(e.rules) {
+			e.finish(next, step)
+		}
+	}()
+	for *next < len(e.rules) {
+		i := *next
+		*next++
+		_ = step(i)
+	}
 }
 
 func validate(o *Order) Verdict {
@@ -318,11 +460,16 @@ func (e *Engine) rejected(ctx context.Context, o *Order, rule string, v Verdict,
 // open order; ErrOverfill, for a non-positive quantity or price or one
 // more than is open; ErrFillPrice, for a buy above its limit price, a
 // sell below it, or a price × quantity over MaxNotional; or the
-// *panics.Error of a clock that panicked. A user Reserver whose Fill
-// panics does not stop the fill: every other rule records it, the order's
-// open quantity goes down, and Fill returns the *panics.Error (several
-// joined with errors.Join).
+// *panics.Error of a clock that panicked; or ErrNotConfigured, on an
+// Engine New did not make. A user Reserver whose Fill panics does not
+// stop the fill: every other rule records it, the order's open quantity
+// goes down, and Fill returns the *panics.Error (several joined with
+// errors.Join). One that calls runtime.Goexit does not stop it either:
+// the other rules record the fill while the goroutine ends.
 func (e *Engine) Fill(id uint64, qty, price int64) error {
+	if e == nil || e.cfg.Load() == nil {
+		return ErrNotConfigured
+	}
 	if qty <= 0 || price <= 0 || qty > MaxQty {
 		return fmt.Errorf("%w: quantity %d at price %d", ErrOverfill, qty, price)
 	}
@@ -334,19 +481,21 @@ func (e *Engine) Fill(id uint64, qty, price int64) error {
 	if err != nil {
 		return err
 	}
+	// next is the next rule to record the fill: if a user Reserver's Fill
+	// calls runtime.Goexit, the deferred call has the rules after it
+	// record the fill while the goroutine ends.
+	next := 0
+	defer func() {
+		if next < len(e.rules) {
+			e.finish(&next, func(i int) error { return e.fill(i, o, qty, price, now) })
+		}
+	}()
 	var perr error
-	for i := range e.rules {
-		r := &e.rules[i]
-		switch {
-		case r.reserver == nil:
-		case r.filler != nil:
-			r.filler.fillAt(o, qty, price, now)
-		case !r.user:
-			r.reserver.Fill(o, qty, price)
-		default:
-			if err := panics.Try(func() error { r.reserver.Fill(o, qty, price); return nil }); err != nil {
-				perr = errors.Join(perr, fmt.Errorf("risk: rule %s panicked filling order %d: %w", r.name, id, err))
-			}
+	for next < len(e.rules) {
+		i := next
+		next++
+		if err := e.fill(i, o, qty, price, now); err != nil {
+			perr = errors.Join(perr, err)
 		}
 	}
 	return perr
@@ -355,29 +504,40 @@ func (e *Engine) Fill(id uint64, qty, price int64) error {
 // Release ends an allowed order that will not fill further (cancelled,
 // expired or rejected downstream): reserving rules release what they
 // still hold for its open quantity. It returns ErrUnknownOrder for an ID
-// with no open order. A user Reserver whose Release panics does not stop
-// the others': the order ends, and Release returns the *panics.Error
-// (several joined with errors.Join).
+// with no open order, and ErrNotConfigured on an Engine New did not
+// make. A user Reserver whose Release panics does not stop the others':
+// the order ends, and Release returns the *panics.Error (several joined
+// with errors.Join). One that calls runtime.Goexit does not either: the
+// others release while the goroutine ends.
 func (e *Engine) Release(id uint64) error {
+	if e == nil || e.cfg.Load() == nil {
+		return ErrNotConfigured
+	}
 	o, rest, err := e.open.take(id, -1, 0)
 	if err != nil {
 		return err
 	}
+	next := 0 // as in Fill
+	defer func() {
+		if next < len(e.rules) {
+			e.finish(&next, func(i int) error { return e.release(i, o, rest) })
+		}
+	}()
 	var perr error
-	for i := range e.rules {
-		r := &e.rules[i]
-		switch {
-		case r.reserver == nil:
-		case !r.user:
-			r.reserver.Release(o, rest)
-		default:
-			if err := panics.Try(func() error { r.reserver.Release(o, rest); return nil }); err != nil {
-				perr = errors.Join(perr, fmt.Errorf("risk: rule %s panicked releasing order %d: %w", r.name, id, err))
-			}
+	for next < len(e.rules) {
+		i := next
+		next++
+		if err := e.release(i, o, rest); err != nil {
+			perr = errors.Join(perr, err)
 		}
 	}
 	return perr
 }
 
 // OpenOrders returns how many allowed orders are still open.
-func (e *Engine) OpenOrders() int { return e.open.count() }
+func (e *Engine) OpenOrders() int {
+	if e == nil {
+		return 0
+	}
+	return e.open.count()
+}

@@ -70,6 +70,10 @@ func WithRule(priority int, r Rule) Option {
 // WithClock sets where the engine reads the time, for the order rate and
 // the day boundary (default time.Now). A clock that panics rejects the
 // check with ReasonPanic, or fails the fill, with the *panics.Error.
+// Time never goes back for an account: a reading older than one already
+// seen counts as that one, so a reading far in the future holds the
+// account's day and rate there until the clock catches up (fail closed;
+// see the package doc).
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) {
 		if now != nil {
@@ -108,7 +112,8 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 
 // WithErrorHandler sets what receives the panics of user callbacks during
 // a check (default otel.Handle): a Rule's Check, a Reserver's Release, the
-// clock. Each comes as an error wrapping the *panics.Error, with the
+// clock. It is called once the rejected check has given back everything
+// it reserved and freed the order's ID, so a slow handler holds nothing. Each comes as an error wrapping the *panics.Error, with the
 // panic value and stack; errors.As finds it. A panic in the handler
 // itself is dropped. Panics in Engine.Fill and Engine.Release are
 // returned by those calls instead.

@@ -94,6 +94,10 @@ const (
 	// (fail closed), everything reserved for it is given back, and
 	// Decision.Panic holds the *panics.Error.
 	ReasonPanic
+	// ReasonNotConfigured: the engine was not made by New (the zero
+	// Engine, or a nil *Engine). It has no rules and no limits, so it
+	// rejects every order (fail closed).
+	ReasonNotConfigured
 
 	// ReasonUser is the first code free for user rules' own reasons.
 	ReasonUser Reason = 1000
@@ -117,6 +121,7 @@ var reasonNames = [...]string{
 	ReasonCustom:           "rejected by a user rule",
 	ReasonOverflow:         "arithmetic overflow",
 	ReasonPanic:            "panic in a user callback",
+	ReasonNotConfigured:    "engine not configured",
 }
 
 // String names the reason, or returns "" for ReasonNone.

@@ -24,6 +24,7 @@ type refEngine struct {
 	killed    map[string]bool
 	refs      map[string]int64
 	tat       map[string]int64
+	last      map[string]int64 // the latest time each account's rate was checked at
 	sizes     map[string]*refSizes
 	pos       map[[2]string]*refPos
 	daily     map[string]*refDaily
@@ -82,6 +83,9 @@ func add(terms ...int64) *big.Int {
 	return z
 }
 
+// refDaily is an account's trading day: zero before its first check or
+// fill. The day only moves forward, to the day of a time at or past the
+// first midnight (in the zone now configured) after the day's start.
 type refDaily struct {
 	day            time.Time
 	used, reserved int64
@@ -93,7 +97,7 @@ type refOpen struct {
 }
 
 func newRefEngine(cfg risk.Config) *refEngine {
-	return &refEngine{cfg: cloneConfig(cfg), killed: map[string]bool{}, refs: map[string]int64{}, tat: map[string]int64{},
+	return &refEngine{cfg: cloneConfig(cfg), killed: map[string]bool{}, refs: map[string]int64{}, tat: map[string]int64{}, last: map[string]int64{},
 		sizes: map[string]*refSizes{}, pos: map[[2]string]*refPos{}, daily: map[string]*refDaily{}, open: map[uint64]*refOpen{}}
 }
 
@@ -116,8 +120,9 @@ func (r *refEngine) account(name string) (daily, position int64, rate float64, b
 			position = a.MaxPosition
 		}
 		if a.OrderRate != 0 {
-			rate, burst = a.OrderRate, a.OrderBurst
-		} else if a.OrderBurst != 0 {
+			rate = a.OrderRate
+		}
+		if a.OrderBurst != 0 {
 			burst = a.OrderBurst
 		}
 	}
@@ -127,16 +132,26 @@ func (r *refEngine) account(name string) (daily, position int64, rate float64, b
 // zones caches time zones: loading one reads the file system.
 var zones sync.Map // name -> *time.Location
 
-func (r *refEngine) dayOf(now time.Time) time.Time {
+func (r *refEngine) zone() *time.Location {
 	v, ok := zones.Load(r.cfg.TimeZone)
 	if !ok {
 		loc, _ := time.LoadLocation(r.cfg.TimeZone)
 		v, _ = zones.LoadOrStore(r.cfg.TimeZone, loc)
 	}
-	loc := v.(*time.Location)
-	t := now.In(loc)
-	y, m, d := t.Date()
+	return v.(*time.Location)
+}
+
+func (r *refEngine) dayOf(now time.Time) time.Time {
+	loc := r.zone()
+	y, m, d := now.In(loc).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, loc)
+}
+
+// nextDay returns the first midnight in the configured zone after t.
+func (r *refEngine) nextDay(t time.Time) time.Time {
+	loc := r.zone()
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, loc)
 }
 
 func (r *refEngine) dailyOf(account string, now time.Time) *refDaily {
@@ -145,8 +160,11 @@ func (r *refEngine) dailyOf(account string, now time.Time) *refDaily {
 		d = &refDaily{}
 		r.daily[account] = d
 	}
-	if day := r.dayOf(now); !d.day.Equal(day) {
-		d.day, d.used = day, 0
+	switch {
+	case d.day.IsZero():
+		d.day = r.dayOf(now)
+	case !now.Before(r.nextDay(d.day)):
+		d.day, d.used = r.dayOf(now), 0
 	}
 	return d
 }
@@ -208,7 +226,8 @@ func (r *refEngine) check(o risk.Order, now time.Time) (string, risk.Reason) {
 	}
 	if rate > 0 {
 		interval := max(int64(float64(time.Second)/rate), 1)
-		nowNs := now.UnixNano()
+		nowNs := max(now.UnixNano(), r.last[o.Account]) // the rate's time never goes back
+		r.last[o.Account] = nowNs
 		tat := max(r.tat[o.Account], nowNs)
 		// The config validated: interval × (burst-1) fits.
 		if tat-interval*int64(burst-1) > nowNs {

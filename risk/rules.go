@@ -284,6 +284,10 @@ func (r orderRate) checkAt(o Order, now int64) Verdict {
 // sizeAnomaly rejects an order far larger than the account's usual size,
 // with Welford's running mean and variance of the quantities it allowed
 // through (a rejected outlier does not teach it that outliers are normal).
+// It learns from every order that passes it, including one a later rule
+// (position, daily notional, a user rule) then rejects: it models the
+// sizes the account sends, and learning only from allowed orders would
+// need a second lock of its state per allowed order.
 // The standard deviation is taken as at least one lot, so that an
 // account that always sends one size is not stopped for one lot more.
 type sizeAnomaly struct {
@@ -408,9 +412,38 @@ type dailyNotional struct {
 	state *table[string, dailyState]
 }
 
+// dailyState is one account's trading day and its notional. The day
+// only moves forward: each check and fill reads the clock before it
+// takes the account's lock, so a reading may be older than the one that
+// moved the account to a new day (or the clock may step back across
+// midnight); such a reading counts against the newer, stored day. Moving
+// back would forget that day's usage and let the limit be spent twice.
 type dailyState struct {
-	day            int64 // the day's start, Unix nanoseconds
+	day, end       int64          // the day's start and the next day's, Unix nanoseconds
+	loc            *time.Location // the zone end was computed in; nil: no day yet
 	used, reserved int64
+}
+
+// advance moves the account to the day of now if now is past the end of
+// its day, which starts with nothing used; an earlier now stays on the
+// stored day. When the time zone has changed (SetConfig), the stored day
+// ends at the first midnight in the new zone after its start, so that
+// usage neither vanishes with the change nor outlives the new zone's
+// next day boundary.
+func (st *dailyState) advance(now int64, loc *time.Location, days *dayClock) {
+	switch {
+	case st.loc == nil:
+		st.day, st.end = days.day(now, loc)
+		st.loc = loc
+		return
+	case st.loc != loc:
+		st.end = nextMidnight(st.day, loc)
+		st.loc = loc
+	}
+	if now >= st.end {
+		st.day, st.end = days.day(now, loc)
+		st.used = 0
+	}
 }
 
 func (r dailyNotional) Name() string { return "daily-notional" }
@@ -425,12 +458,9 @@ func (r dailyNotional) checkAt(o Order, now int64) Verdict {
 	if !ok {
 		return overflow("notional %d × %d × multiplier %d does not fit in an int64", o.Price, o.Qty, mult)
 	}
-	day := r.days.day(now, c.loc)
 	st, mu := r.state.lock(o.Account)
 	defer mu.Unlock()
-	if st.day != day {
-		st.day, st.used = day, 0
-	}
+	st.advance(now, c.loc, r.days)
 	// used+reserved fits (see the type's doc); with n it may not.
 	total, ok := checked.Add(st.used+st.reserved, n)
 	if !ok {
@@ -462,11 +492,8 @@ func (r dailyNotional) fillAt(o Order, qty, price, now int64) {
 	mult := c.multiplier(o.Instrument)
 	reserved, _ := notional(o.Price, qty, mult)         // fitted at the check
 	used, _ := notional(min(price, o.Price), qty, mult) // <= reserved
-	day := r.days.day(now, c.loc)
 	st, mu := r.state.lock(o.Account)
-	if st.day != day {
-		st.day, st.used = day, 0
-	}
+	st.advance(now, c.loc, r.days)
 	st.reserved -= reserved
 	st.used += used // used+reserved does not grow: no overflow
 	mu.Unlock()
@@ -483,15 +510,30 @@ type dayWindow struct {
 	start, end int64
 }
 
-func (d *dayClock) day(now int64, loc *time.Location) int64 {
+// day returns the start of now's day in loc and the start of the next.
+func (d *dayClock) day(now int64, loc *time.Location) (start, end int64) {
 	if w := d.w.Load(); w != nil && w.loc == loc && now >= w.start && now < w.end {
-		return w.start
+		return w.start, w.end
 	}
 	t := time.Unix(0, now).In(loc)
 	y, m, day := t.Date()
 	w := &dayWindow{loc: loc,
 		start: time.Date(y, m, day, 0, 0, 0, 0, loc).UnixNano(),
-		end:   time.Date(y, m, day+1, 0, 0, 0, 0, loc).UnixNano()}
+		end:   nextMidnight(now, loc)}
+	if w.start > now { // before 1678: UnixNano wrapped
+		w.start = math.MinInt64
+	}
 	d.w.Store(w)
-	return w.start
+	return w.start, w.end
+}
+
+// nextMidnight returns the first start of a day in loc after t.
+// Past 2262, where Unix nanoseconds end, it returns math.MaxInt64.
+func nextMidnight(t int64, loc *time.Location) int64 {
+	y, m, day := time.Unix(0, t).In(loc).Date()
+	next := time.Date(y, m, day+1, 0, 0, 0, 0, loc).UnixNano()
+	if next <= t { // UnixNano wrapped
+		return math.MaxInt64
+	}
+	return next
 }
