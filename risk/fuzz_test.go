@@ -18,8 +18,8 @@ import (
 
 // FuzzEngine decodes its input into a configuration and a sequence of
 // operations (checks, fills, releases, config swaps, kill switches,
-// reference prices, the clock moving or panicking, the caller changing
-// the Config it passed in), with numbers biased toward the int64 limits
+// reference prices, the clock moving forward or back or panicking, the
+// caller changing the Config it passed in), with numbers biased toward the int64 limits
 // and the engine's own bounds. It runs them against the engine and the
 // reference model, and after every step requires: no panic; the same
 // decision (rule and reason) and the same answer to every fill and
@@ -375,9 +375,12 @@ func runFuzz(r *fuzzReader, trace func(string)) error {
 				what = fmt.Sprintf("SetReferencePrice(%s, %d)", inst, p)
 				e.SetReferencePrice(inst, p)
 				ref.refs[inst] = p
-			case 1:
+			case 1: // b>>2 from 32 on steps back (NTP), maybe across midnight
 				step := fuzzSteps[int(b>>2)%len(fuzzSteps)]
-				what = fmt.Sprint("clock +", step)
+				if b>>2 >= 32 {
+					step = -step
+				}
+				what = fmt.Sprint("clock ", step)
 				clock.t = clock.t.Add(step)
 			case 2:
 				clock.panicking = !clock.panicking
@@ -551,8 +554,8 @@ func (w *fuzzEnc) release(id byte) *fuzzEnc { return w.byte(6).byte(id) }
 func (w *fuzzEnc) setConfig(c risk.Config) *fuzzEnc { return w.byte(7).byte(0).config(c) }
 
 // misc writes op 9: 0 a reference price (then num), 1 the clock moving
-// (step index in b>>2), 2 the clock panicking or not, 3 the caller
-// changing its Config.
+// (step index in b>>2, back from 32 on), 2 the clock panicking or not, 3
+// the caller changing its Config.
 func (w *fuzzEnc) misc(b byte) *fuzzEnc { return w.byte(9).byte(b) }
 
 // fuzzSeeds are the seed corpus: each case of issue 14, and the edges
@@ -609,6 +612,22 @@ func fuzzSeeds() [][]byte {
 		misc(1|4<<2).check(3, "x", "A", risk.Buy, 10, 1).byte(8).byte(1|2).check(4, "y", "B", risk.Sell, 1, 1).byte(8).byte(1).
 		byte(7).byte(1).config(risk.Config{}).check(5, "y", "B", risk.Sell, 1, 5)
 	add().start(-1, 0, risk.Config{MaxOrderQty: -5}).check(1, "x", "A", risk.Buy, 1, 1)
+	// The review: the clock steps back across midnight (from 06:00Z to
+	// 23:00Z the day before, and on again) and the TimeZone changes, with
+	// the day's limit spent: every order is rejected until the first
+	// midnight in Tokyo after the day's start (15:00Z), then allowed.
+	fwd7h, back7h := byte(1|4<<2), byte(1|34<<2)
+	add().start(1, 1, risk.Config{DailyNotional: 1_000}).
+		misc(fwd7h).misc(fwd7h).check(1, "x", "D", risk.Buy, 100, 10).fill(1, 10, 100).
+		misc(back7h).check(2, "x", "D", risk.Buy, 100, 10).fill(2, 10, 100).
+		misc(fwd7h).check(3, "x", "D", risk.Buy, 100, 10).
+		setConfig(risk.Config{DailyNotional: 1_000, TimeZone: "Asia/Tokyo"}).check(4, "x", "D", risk.Buy, 1, 1).
+		misc(fwd7h).check(5, "x", "D", risk.Buy, 1, 1).misc(fwd7h).check(6, "x", "D", risk.Buy, 1, 1)
+	// An account's own rate with the default burst.
+	add().start(1, 1, risk.Config{OrderRate: 10, OrderBurst: 3, TimeZone: "America/New_York",
+		Accounts: map[string]risk.AccountLimits{"y": {OrderRate: 1_000}}}).
+		check(1, "y", "D", risk.Buy, 1, 1).check(2, "y", "D", risk.Buy, 1, 1).check(3, "y", "D", risk.Buy, 1, 1).
+		check(4, "y", "D", risk.Buy, 1, 1).misc(1|0<<2).check(5, "y", "D", risk.Buy, 1, 1)
 	out := make([][]byte, len(seeds))
 	for i, w := range seeds {
 		out[i] = w.b
