@@ -10,8 +10,9 @@ import (
 // checkInvariants reports what is inconsistent in the engine's state: an
 // open order left pending, an open quantity out of range, a reservation
 // that is not exactly the sum of the open orders it stands for, a
-// negative amount, or a sum that no longer fits in an int64. Tests call it
-// after every operation and in t.Cleanup (export_test.go). It locks each
+// negative amount, a trading day that ends before it starts, or a sum
+// that no longer fits in an int64. Tests call it after every operation
+// and in t.Cleanup (export_test.go). It locks each
 // shard in turn, so it must run while no check, fill or release does.
 func (e *Engine) checkInvariants() error {
 	var errs []error
@@ -63,6 +64,9 @@ func (e *Engine) checkInvariants() error {
 		switch r := r.rule.(type) {
 		case dailyNotional:
 			r.state.each(func(account string, st *dailyState) {
+				if st.loc != nil && st.end <= st.day {
+					bad("account %s: its day starts at %d and ends at %d", account, st.day, st.end)
+				}
 				if st.used < 0 || st.reserved < 0 {
 					bad("account %s: daily used %d, reserved %d", account, st.used, st.reserved)
 				}
