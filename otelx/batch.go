@@ -3,6 +3,7 @@ package otelx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,11 +21,14 @@ import (
 // lost under load or while the collector is down.
 //
 // It is safe for concurrent use and must not be copied. One goroutine,
-// started by newBatchProcessor and ended by Shutdown, owns the batch and
-// calls the exporter. A panic in the exporter is returned as a
-// *panics.Error, as its error would be; a panic in the error handler goes
-// to otel.Handle. The exporter must return once its context is
-// cancelled, or Shutdown cannot honour its context.
+// started by newBatchProcessor and ended by Shutdown, owns the batch; it
+// calls the exporter and the error handler each on a short-lived goroutine
+// of their own under panics.Guard (see guarded), so a panic is a
+// *panics.Error and a runtime.Goexit an error wrapping panics.ErrGoexit,
+// counted as a failed export, and the loop goes on. Shutdown honours its
+// context: if the exporter ignores the cancellation of its context, the
+// loop outlives Shutdown until the exporter returns, then shuts the
+// exporter down and ends.
 type batchProcessor struct {
 	exporter     sdktrace.SpanExporter // immutable after newBatchProcessor
 	batchTimeout time.Duration
@@ -38,6 +42,10 @@ type batchProcessor struct {
 	done     chan struct{}
 	stopOnce sync.Once
 	stopped  atomic.Bool
+	// state is runRunning until run ends (runEnded) or Shutdown gives up
+	// waiting for it (runAbandoned), whichever comes first; run shuts the
+	// exporter down itself when it was abandoned.
+	state atomic.Int32
 
 	// exportCtx is the parent of every export; cancelling it aborts an
 	// export in flight when Shutdown's context ends first.
@@ -53,6 +61,20 @@ type batchProcessor struct {
 }
 
 var _ sdktrace.SpanProcessor = (*batchProcessor)(nil)
+
+// Values of batchProcessor.state.
+const (
+	runRunning int32 = iota
+	runEnded
+	runAbandoned
+)
+
+// abandonGrace is how long Shutdown still waits, once its context has
+// ended and the export in flight is cancelled, for the exporter to return:
+// an exporter that honours its context (the OTLP exporters do) returns
+// within microseconds, and its spans are then counted as failed before
+// Shutdown returns. An exporter that ignores its context is abandoned.
+const abandonGrace = 100 * time.Millisecond
 
 func newBatchProcessor(exp sdktrace.SpanExporter, r *resolved, onError func(error)) *batchProcessor {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -114,8 +136,12 @@ func (p *batchProcessor) ForceFlush(ctx context.Context) error {
 
 // Shutdown stops accepting spans, exports what is queued and shuts the
 // exporter down. If ctx ends first, the export in flight is cancelled, the
-// spans still queued count as failed, and ctx's error is returned. Calls
-// after the first do nothing.
+// spans still queued count as failed or dropped, and ctx's error is
+// returned, at most abandonGrace after ctx ended. If the exporter ignores
+// the cancellation, Shutdown does not wait for it: the export goroutine
+// outlives Shutdown until the exporter returns, then shuts the exporter
+// down (reporting its error to the error handler) and ends. Calls after
+// the first do nothing.
 func (p *batchProcessor) Shutdown(ctx context.Context) error {
 	err := errShutdownDone
 	p.stopOnce.Do(func() {
@@ -125,25 +151,44 @@ func (p *batchProcessor) Shutdown(ctx context.Context) error {
 		case <-p.done:
 			err = nil
 		case <-ctx.Done():
-			// The exporter must return once its context is cancelled, as
-			// the OTLP exporters do; then run ends at once.
-			p.cancelExport()
-			<-p.done
 			err = ctx.Err()
+			p.cancelExport()
+			grace := time.NewTimer(abandonGrace)
+			defer grace.Stop()
+			select {
+			case <-p.done:
+			case <-grace.C:
+				if p.state.CompareAndSwap(runRunning, runAbandoned) {
+					// run is stuck in the exporter; it shuts the exporter
+					// down when it returns.
+					p.dropQueued()
+					return
+				}
+				<-p.done // run has just ended
+			}
 		}
 		p.cancelExport()
-		// Spans that ended while run drained the queue are not exported:
-		// count them, so that none is lost silently.
-		for n := len(p.queue); n > 0; n-- {
-			<-p.queue
-			p.dropped.Add(1)
-		}
+		p.dropQueued()
 		err = errors.Join(err, panics.Try(func() error { return p.exporter.Shutdown(ctx) }))
 	})
 	if err == errShutdownDone {
 		return nil
 	}
 	return err
+}
+
+// dropQueued counts the spans still queued as dropped: spans that ended
+// while run drained the queue, or that run will not reach. None is lost
+// silently.
+func (p *batchProcessor) dropQueued() {
+	for {
+		select {
+		case <-p.queue:
+			p.dropped.Add(1)
+		default:
+			return
+		}
+	}
 }
 
 var errShutdownDone = errors.New("shutdown already done")
@@ -160,6 +205,17 @@ type flushRequest struct {
 // when the batch timeout passes, on ForceFlush and on Shutdown.
 func (p *batchProcessor) run() {
 	defer close(p.done)
+	defer func() {
+		if !p.state.CompareAndSwap(runRunning, runEnded) {
+			// Shutdown gave up on an exporter that ignored its context:
+			// shut it down now that it has returned.
+			ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+			defer cancel()
+			if err := guarded(func() error { return p.exporter.Shutdown(ctx) }); err != nil {
+				handle(p.onError, err)
+			}
+		}
+	}()
 	batch := make([]sdktrace.ReadOnlySpan, 0, p.maxBatch)
 	timer := time.NewTimer(p.batchTimeout)
 	defer timer.Stop()
@@ -176,7 +232,9 @@ func (p *batchProcessor) run() {
 			stop := context.AfterFunc(caller, cancel)
 			defer stop()
 		}
-		err := panics.Try(func() error { return p.exporter.ExportSpans(ctx, batch) })
+		// p.exporter is a spanExporter: it runs the user's exporter under
+		// guarded, so neither a panic nor a Goexit ends this goroutine.
+		err := p.exporter.ExportSpans(ctx, batch)
 		cancel()
 		clear(batch) // let the spans be collected
 		batch = batch[:0]
@@ -191,8 +249,15 @@ func (p *batchProcessor) run() {
 	// drain moves what is queued now into batches and exports them all.
 	drain := func(caller context.Context) error {
 		var errs error
+		// Non-blocking: an abandoned Shutdown may be emptying the queue too.
 		for n := len(p.queue); n > 0; n-- {
-			batch = append(batch, <-p.queue)
+			select {
+			case s := <-p.queue:
+				batch = append(batch, s)
+			default:
+				n = 0
+				continue
+			}
 			if len(batch) == p.maxBatch {
 				errs = errors.Join(errs, export(caller))
 			}
@@ -220,16 +285,29 @@ func (p *batchProcessor) run() {
 	}
 }
 
-// handle gives err to the user's error handler h. If h panics, the panic
-// goes to otel.Handle as a *panics.Error: it must not end the goroutine
-// that exports.
+// handle gives err to the user's error handler h. If h panics or calls
+// runtime.Goexit, that goes to otel.Handle as an error (a *panics.Error or
+// one wrapping panics.ErrGoexit): it must not end the goroutine that
+// exports.
 func handle(h func(error), err error) {
 	if h == nil {
 		return
 	}
-	if perr := panics.Try(func() error { h(err); return nil }); perr != nil {
-		otel.Handle(perr)
+	if herr := guarded(func() error { h(err); return nil }); herr != nil {
+		otel.Handle(fmt.Errorf("otelx: error handler: %w", herr))
 	}
+}
+
+// guarded calls fn, user code, on a goroutine of its own under
+// panics.Guard and returns its error, a panic as a *panics.Error, or an
+// error wrapping panics.ErrGoexit if fn called runtime.Goexit. The caller's
+// goroutine (the export loop, or the SDK's metric reader) survives either:
+// a Goexit ends only the goroutine guarded starts. That goroutine costs
+// about a microsecond, once per export.
+func guarded(fn func() error) error {
+	errc := make(chan error, 1)
+	go panics.Guard(fn, func(err error) { errc <- err })
+	return <-errc
 }
 
 // queueLen is the number of spans waiting in the queue.

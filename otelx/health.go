@@ -177,8 +177,9 @@ type spanExporter struct {
 }
 
 func (e spanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	// The exporter may be the user's: a panic is a failed export.
-	err := panics.Try(func() error { return e.SpanExporter.ExportSpans(ctx, spans) })
+	// The exporter may be the user's: a panic or a runtime.Goexit is a
+	// failed export, and the export loop goes on.
+	err := guarded(func() error { return e.SpanExporter.ExportSpans(ctx, spans) })
 	e.stats.record(len(spans), err)
 	return err
 }
@@ -197,8 +198,9 @@ func (e metricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetri
 		n += len(sm.Metrics)
 	}
 	// The exporter may be the user's, called on the SDK's reader
-	// goroutine: a panic is a failed export.
-	err := panics.Try(func() error { return e.Exporter.Export(ctx, rm) })
+	// goroutine: a panic or a runtime.Goexit is a failed export, and the
+	// reader goes on.
+	err := guarded(func() error { return e.Exporter.Export(ctx, rm) })
 	e.stats.record(n, err)
 	if err != nil {
 		handle(e.onError, err)
