@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/otlpgo/otlpgo/panics"
 	"github.com/otlpgo/otlpgo/ringbuffer"
@@ -37,7 +39,12 @@ type Result struct {
 // work. A panic in a handler is recovered and reported to the error
 // handler (see WithErrorHandler) as an error wrapping a *panics.Error,
 // which holds the panic value and stack (errors.As finds it), and
-// matching goes on.
+// matching goes on. A handler that calls runtime.Goexit (t.FailNow in a
+// test) ends the matching goroutine, which nothing can prevent; the
+// engine then reports an error wrapping panics.ErrGoexit to the error
+// handler and goes on, on a new matching goroutine, with the next
+// handler of the same command or the next command, exactly as after a
+// return: no result is lost or delivered twice.
 type Handler func(Result)
 
 // Engine matches commands from many goroutines on one: callers enqueue
@@ -62,6 +69,7 @@ type Engine struct {
 	inst *instrumentation
 
 	// Owned by the matching goroutine.
+	m      matcher
 	book   *Book
 	log    io.Writer
 	file   *os.File // the log, if OpenEngine opened it: synced and closed at the end
@@ -98,7 +106,11 @@ type waiter struct {
 
 // NewEngine starts an engine with an empty book that logs commands to log
 // (io.Discard for none). It writes the log header first and returns its
-// error, or ErrInvalidConfig for a nil log or a bad option.
+// error, or ErrInvalidConfig for a nil log or a bad option. A panic in
+// log's Write, there or later on the matching goroutine, is a failed
+// write: a *LogError wrapping the *panics.Error (and a runtime.Goexit in
+// it later, one wrapping panics.ErrGoexit), which stops the engine as
+// any log write error does.
 func NewEngine(log io.Writer, opts ...Option) (*Engine, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -107,7 +119,7 @@ func NewEngine(log io.Writer, opts ...Option) (*Engine, error) {
 	if log == nil {
 		return nil, fmt.Errorf("%w: nil log (use io.Discard for none)", ErrInvalidConfig)
 	}
-	if _, err := log.Write(appendLogHeader(nil, cfg.stp)); err != nil {
+	if _, err := writeLog(log, appendLogHeader(nil, cfg.stp), false); err != nil {
 		return nil, &LogError{Offset: 0, Err: err}
 	}
 	return start(cfg, NewBook(cfg.stp), log, nil, int64(logHeaderSize), 0)
@@ -193,6 +205,8 @@ func start(cfg config, book *Book, log io.Writer, file *os.File, off int64, seq 
 	}
 	e.inst = inst
 	e.waiters.New = func() any { return &waiter{done: make(chan struct{}, 1)} }
+	e.m.batch = make([]request, cfg.batchSize)
+	e.m.events = make([]Event, 0, 256)
 	go e.run()
 	return e, nil
 }
@@ -289,87 +303,239 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 }
 
-// run is the matching goroutine.
+// matcher is the matching goroutine's state. It lives in the Engine and
+// not on the goroutine's stack so that, when a callback ends the
+// goroutine with runtime.Goexit, a new goroutine goes on exactly where
+// the old one stopped (see run): every step that calls user code is
+// marked done before the call, so nothing is done twice or skipped.
+type matcher struct {
+	batch  []request
+	n      int // requests in batch; 0 between batches
+	i      int // the request being carried out
+	phase  phase
+	step   step // how far batch[i] got
+	closed bool // the queue is closed and drained: end after this batch
+
+	res    Result // batch[i]'s result
+	events []Event
+	frame  frameBuffer
+	logErr *LogError // why this batch is not matched, if it is not
+	counts batchCounts
+	first  uint64
+	ctx    context.Context
+	span   trace.Span
+
+	in         callee // which user code runs now, for goexited
+	reporting  error  // the error the error handler is being given
+	lost       error  // a Goexit to report when matching resumes
+	lostToOtel bool   // lost goes to otel.Handle, not the error handler
+}
+
+type phase uint8
+
+const (
+	phaseTrace  phase = iota // start the batch's span
+	phaseLog                 // log the batch
+	phaseMatch               // match it and report results
+	phaseRecord              // record its telemetry and end its span
+)
+
+type step uint8
+
+const (
+	stepMatch   step = iota // match batch[i]
+	stepStream              // give its result to the event stream
+	stepHandler             // and to its handler
+	stepWaiter              // and to its waiter
+)
+
+// callee is the user code the matching goroutine is running.
+type callee uint8
+
+const (
+	inEngine callee = iota
+	inStream
+	inHandler
+	inErrorHandler
+	inOtelHandle
+	inLog
+	inTelemetry
+)
+
+// noSpan stands in for a span whose Start ended the goroutine.
+var noSpan trace.Span = noop.Span{}
+
+// run is the matching goroutine. A callback that calls runtime.Goexit
+// ends it, and nothing can stop that; the deferred goexited then starts
+// a new matching goroutine that reports the Goexit and goes on from the
+// state the old one left in e.m. There is one matching goroutine at any
+// time, and the go statement orders the old one's writes before the new
+// one's reads.
 func (e *Engine) run() {
-	batch := make([]request, e.cfg.batchSize)
-	events := make([]Event, 0, 256)
-	var frame frameBuffer
+	returned := false
+	defer func() {
+		if !returned {
+			e.goexited()
+		}
+	}()
+	e.match()
+	returned = true
+}
+
+// goexited runs, deferred, while a callback's runtime.Goexit ends the
+// matching goroutine. It calls no user code: it notes what to report and
+// starts the next matching goroutine, which reports it.
+func (e *Engine) goexited() {
+	m := &e.m
+	switch m.in {
+	case inStream:
+		m.lost = fmt.Errorf("orderbook: event stream called runtime.Goexit on command %d: %w", m.res.Seq, panics.ErrGoexit)
+	case inHandler:
+		m.lost = fmt.Errorf("orderbook: handler called runtime.Goexit on command %d: %w", m.res.Seq, panics.ErrGoexit)
+	case inErrorHandler:
+		m.lost = errors.Join(m.reporting, fmt.Errorf("orderbook: error handler called runtime.Goexit: %w", panics.ErrGoexit))
+		m.lostToOtel = true
+	case inLog:
+		le := &LogError{Offset: e.logOff, Err: fmt.Errorf("orderbook: log writer called runtime.Goexit: %w", panics.ErrGoexit)}
+		e.failed.Store(le)
+		m.logErr = le
+		m.lost = fmt.Errorf("orderbook: engine stopped matching: %w", le)
+	case inTelemetry:
+		m.lost = fmt.Errorf("orderbook: telemetry called runtime.Goexit: %w", panics.ErrGoexit)
+	case inOtelHandle:
+		// otel.Handle itself exited: there is nowhere left to report to.
+	}
+	m.in, m.reporting = inEngine, nil
+	go e.run()
+}
+
+// match takes batches from the queue and carries them out until the
+// queue is closed and drained, then closes the log and ends the engine.
+// It starts from wherever e.m says, so that a new matching goroutine can
+// resume a batch.
+func (e *Engine) match() {
+	m := &e.m
 	for {
-		n, err := e.q.PopBatch(context.Background(), batch)
-		if n > 0 {
-			events = e.process(batch[:n], &frame, events)
-			clear(batch[:n]) // drop handler and waiter references
+		if m.lost != nil {
+			err, toOtel := m.lost, m.lostToOtel
+			m.lost, m.lostToOtel = nil, false
+			if toOtel {
+				e.handleOtel(err)
+			} else {
+				e.report(err)
+			}
 		}
-		if err != nil {
-			break // closed and drained
+		if m.n == 0 {
+			if m.closed {
+				break
+			}
+			n, err := e.q.PopBatch(context.Background(), m.batch)
+			m.closed = err != nil // closed and drained
+			if n == 0 {
+				continue
+			}
+			m.n, m.i, m.phase, m.step = n, 0, phaseTrace, stepMatch
 		}
+		e.process()
+		clear(m.batch[:m.n]) // drop handler and waiter references
+		m.n = 0
 	}
 	var errs []error
 	if le := e.failed.Load(); le != nil {
 		errs = append(errs, le)
 	}
 	if e.file != nil {
-		errs = append(errs, e.file.Sync(), e.file.Close())
+		errs = append(errs, e.file.Sync(), e.file.Close()) // Close releases the lock
 	}
 	errs = append(errs, e.inst.shutdown())
 	e.endErr = errors.Join(errs...)
 	close(e.done)
 }
 
-// process logs a batch in one frame, then matches it and reports results.
-func (e *Engine) process(batch []request, frame *frameBuffer, events []Event) []Event {
-	ctx, span := e.inst.tracer.Start(context.Background(), "orderbook.batch")
-	defer span.End()
-
-	logErr := e.failed.Load()
-	if logErr == nil {
-		logErr = e.writeFrame(batch, frame)
+// process logs the batch e.m holds in one frame, then matches it and
+// reports results, going on from the phase and step it had reached.
+func (e *Engine) process() {
+	m := &e.m
+	batch := m.batch[:m.n]
+	if m.phase == phaseTrace {
+		m.phase = phaseLog
+		m.ctx, m.span = context.Background(), noSpan
+		m.in = inTelemetry
+		m.ctx, m.span = e.inst.tracer.Start(context.Background(), "orderbook.batch")
+		m.in = inEngine
 	}
-	var counts batchCounts
-	first := e.seq + 1
-	for i := range batch {
-		r := &batch[i]
-		if r.cmd.Op == opSnapshot {
-			r.w.snap, r.w.seq = e.book.AppendSnapshot(nil), e.seq
-			r.w.done <- struct{}{}
-			continue
+	if m.phase == phaseLog {
+		m.phase = phaseMatch
+		m.counts, m.first = batchCounts{}, e.seq+1
+		m.logErr = e.failed.Load()
+		if m.logErr == nil {
+			m.logErr = e.writeFrame(batch)
 		}
-		res := Result{Command: r.cmd}
-		if logErr != nil {
-			res.Err = logErr
-		} else {
-			e.seq++
-			events = e.book.Apply(r.cmd, events[:0])
-			res.Seq, res.Events = e.seq, events
-			counts.ops[r.cmd.Op]++
-			for _, ev := range events {
-				switch ev.Kind {
-				case Filled:
-					counts.fills++
-				case Rejected:
-					counts.rejects[ev.Reason]++
+	}
+	if m.phase == phaseMatch {
+		for ; m.i < len(batch); m.i, m.step = m.i+1, stepMatch {
+			r := &batch[m.i]
+			if m.step == stepMatch {
+				if r.cmd.Op == opSnapshot {
+					r.w.snap, r.w.seq = e.book.AppendSnapshot(nil), e.seq
+					r.w.done <- struct{}{}
+					continue
+				}
+				m.step = stepStream
+				m.res = Result{Command: r.cmd}
+				if m.logErr != nil {
+					m.res.Err = m.logErr
+				} else {
+					e.seq++
+					m.events = e.book.Apply(r.cmd, m.events[:0])
+					m.res.Seq, m.res.Events = e.seq, m.events
+					m.counts.ops[r.cmd.Op]++
+					for _, ev := range m.events {
+						switch ev.Kind {
+						case Filled:
+							m.counts.fills++
+						case Rejected:
+							m.counts.rejects[ev.Reason]++
+						}
+					}
 				}
 			}
-			if e.cfg.stream != nil {
-				e.call(e.cfg.stream, res)
+			if m.step == stepStream {
+				m.step = stepHandler
+				if m.logErr == nil && e.cfg.stream != nil {
+					e.call(inStream, e.cfg.stream)
+				}
+			}
+			if m.step == stepHandler {
+				m.step = stepWaiter
+				if r.h != nil {
+					e.call(inHandler, r.h)
+				}
+			}
+			if w := r.w; w != nil {
+				w.events, w.seq, w.err = append(w.events[:0], m.res.Events...), m.res.Seq, m.res.Err
+				w.done <- struct{}{}
 			}
 		}
-		if r.h != nil {
-			e.call(r.h, res)
-		}
-		if w := r.w; w != nil {
-			w.events, w.seq, w.err = append(w.events[:0], res.Events...), res.Seq, res.Err
-			w.done <- struct{}{}
-		}
+		m.res = Result{}
+		m.phase = phaseRecord
 	}
-	e.inst.record(ctx, span, &counts, first, len(batch))
-	return events
+	// phaseRecord
+	m.n = 0 // a Goexit in telemetry moves on to the next batch
+	m.in = inTelemetry
+	e.inst.record(m.ctx, m.span, &m.counts, m.first, len(batch))
+	m.span.End()
+	m.in = inEngine
+	m.ctx, m.span = nil, nil
 }
 
 // writeFrame appends the batch's commands to the log in one write, and
 // syncs it if asked. A failure stops the engine for good: the log may now
-// end in a torn frame, and nothing may follow it.
-func (e *Engine) writeFrame(batch []request, frame *frameBuffer) *LogError {
+// end in a torn frame, and nothing may follow it. A panic in the
+// writer's Write or Sync is such a failure, with the *panics.Error as
+// its cause; so is a Goexit (see goexited).
+func (e *Engine) writeFrame(batch []request) *LogError {
+	frame := &e.m.frame
 	frame.reset()
 	for i := range batch {
 		if batch[i].cmd.Op != opSnapshot {
@@ -380,15 +546,9 @@ func (e *Engine) writeFrame(batch []request, frame *frameBuffer) *LogError {
 		return nil
 	}
 	b := frame.finish()
-	n, err := e.log.Write(b)
-	if err == nil && n < len(b) {
-		err = io.ErrShortWrite
-	}
-	if err == nil && e.cfg.sync {
-		if s, ok := e.log.(interface{ Sync() error }); ok {
-			err = s.Sync()
-		}
-	}
+	e.m.in = inLog
+	n, err := writeLog(e.log, b, e.cfg.sync)
+	e.m.in = inEngine
 	if err != nil {
 		le := &LogError{Offset: e.logOff, Err: err}
 		e.failed.Store(le)
@@ -399,20 +559,67 @@ func (e *Engine) writeFrame(batch []request, frame *frameBuffer) *LogError {
 	return nil
 }
 
-// call runs a handler under panics.Try, so that a panic in it is reported
-// to the error handler as an error wrapping the *panics.Error (with the
-// stack) and matching goes on.
-func (e *Engine) call(h Handler, res Result) {
-	if err := panics.Try(func() error { h(res); return nil }); err != nil {
-		e.report(fmt.Errorf("orderbook: handler panicked on command %d: %w", res.Seq, err))
+// writeLog writes b to log, and syncs it if asked, under panics.Recover:
+// a panic in the writer is returned as a *panics.Error.
+func writeLog(log io.Writer, b []byte, sync bool) (n int, err error) {
+	defer panics.Recover(&err)
+	n, err = log.Write(b)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	if err == nil && sync {
+		if s, ok := log.(interface{ Sync() error }); ok {
+			err = s.Sync()
+		}
+	}
+	return n, err
+}
+
+// call gives e.m.res to a handler under panics.Recover, so that a panic
+// in it is reported to the error handler as an error wrapping the
+// *panics.Error (with the stack) and matching goes on; see run for a
+// Goexit.
+func (e *Engine) call(in callee, h Handler) {
+	e.m.in = in
+	err := callHandler(h, e.m.res)
+	e.m.in = inEngine
+	if err != nil {
+		what := "handler"
+		if in == inStream {
+			what = "event stream"
+		}
+		e.report(fmt.Errorf("orderbook: %s panicked on command %d: %w", what, e.m.res.Seq, err))
 	}
 }
 
-// report gives err to the error handler, under panics.Try too: if the
-// error handler itself panics, both err and that panic go to otel.Handle
-// instead, and matching goes on.
+func callHandler(h Handler, res Result) (err error) {
+	defer panics.Recover(&err)
+	h(res)
+	return nil
+}
+
+// report gives err to the error handler, under panics.Recover too: if
+// the error handler itself panics (or calls runtime.Goexit), both err and
+// that go to otel.Handle instead, and matching goes on.
 func (e *Engine) report(err error) {
-	if perr := panics.Try(func() error { e.cfg.errorHandler(err); return nil }); perr != nil {
-		otel.Handle(errors.Join(err, fmt.Errorf("orderbook: error handler panicked: %w", perr)))
+	e.m.in, e.m.reporting = inErrorHandler, err
+	perr := callErrorHandler(e.cfg.errorHandler, err)
+	e.m.in, e.m.reporting = inEngine, nil
+	if perr != nil {
+		e.handleOtel(errors.Join(err, fmt.Errorf("orderbook: error handler panicked: %w", perr)))
 	}
+}
+
+// handleOtel gives err to otel.Handle, the last resort. A panic there
+// has nowhere to go and is dropped.
+func (e *Engine) handleOtel(err error) {
+	e.m.in = inOtelHandle
+	_ = callErrorHandler(otel.Handle, err)
+	e.m.in = inEngine
+}
+
+func callErrorHandler(f func(error), err error) (perr error) {
+	defer panics.Recover(&perr)
+	f(err)
+	return nil
 }

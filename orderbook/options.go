@@ -138,10 +138,12 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 }
 
 // WithErrorHandler sets what receives errors that no caller is waiting
-// for: a log write failure (also reported to every command it affected)
-// and a panic in a handler, as an error wrapping a *panics.Error (default
-// otel.Handle). f runs on the matching goroutine; if it panics itself,
-// the error and that panic go to otel.Handle and matching goes on.
+// for: a log write failure (also reported to every command it affected),
+// a panic in a handler or the event stream, as an error wrapping a
+// *panics.Error, and a runtime.Goexit in one, as an error wrapping
+// panics.ErrGoexit (default otel.Handle). f runs on the matching
+// goroutine; if it panics or calls runtime.Goexit itself, the error and
+// that go to otel.Handle and matching goes on.
 func WithErrorHandler(f func(error)) Option {
 	return optionFunc(func(c *config) {
 		if f != nil {
