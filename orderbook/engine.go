@@ -437,8 +437,6 @@ func (e *Engine) match() {
 			m.n, m.i, m.phase, m.step = n, 0, phaseTrace, stepMatch
 		}
 		e.process()
-		clear(m.batch[:m.n]) // drop handler and waiter references
-		m.n = 0
 	}
 	var errs []error
 	if le := e.failed.Load(); le != nil {
@@ -469,7 +467,7 @@ func (e *Engine) process() {
 		m.counts, m.first = batchCounts{}, e.seq+1
 		m.logErr = e.failed.Load()
 		if m.logErr == nil {
-			m.logErr = e.writeFrame(batch)
+			e.writeFrame(batch)
 		}
 	}
 	if m.phase == phaseMatch {
@@ -521,7 +519,8 @@ func (e *Engine) process() {
 		m.phase = phaseRecord
 	}
 	// phaseRecord
-	m.n = 0 // a Goexit in telemetry moves on to the next batch
+	clear(batch) // drop handler and waiter references
+	m.n = 0      // a Goexit in telemetry moves on to the next batch
 	m.in = inTelemetry
 	e.inst.record(m.ctx, m.span, &m.counts, m.first, len(batch))
 	m.span.End()
@@ -533,8 +532,10 @@ func (e *Engine) process() {
 // syncs it if asked. A failure stops the engine for good: the log may now
 // end in a torn frame, and nothing may follow it. A panic in the
 // writer's Write or Sync is such a failure, with the *panics.Error as
-// its cause; so is a Goexit (see goexited).
-func (e *Engine) writeFrame(batch []request) *LogError {
+// its cause; so is a Goexit (see goexited). The failure is in e.m.logErr
+// before the error handler hears of it, so that a Goexit there cannot
+// let the batch be matched.
+func (e *Engine) writeFrame(batch []request) {
 	frame := &e.m.frame
 	frame.reset()
 	for i := range batch {
@@ -543,7 +544,7 @@ func (e *Engine) writeFrame(batch []request) *LogError {
 		}
 	}
 	if frame.empty() {
-		return nil
+		return
 	}
 	b := frame.finish()
 	e.m.in = inLog
@@ -552,11 +553,11 @@ func (e *Engine) writeFrame(batch []request) *LogError {
 	if err != nil {
 		le := &LogError{Offset: e.logOff, Err: err}
 		e.failed.Store(le)
+		e.m.logErr = le
 		e.report(fmt.Errorf("orderbook: engine stopped matching: %w", le))
-		return le
+		return
 	}
 	e.logOff += int64(n)
-	return nil
 }
 
 // writeLog writes b to log, and syncs it if asked, under panics.Recover:

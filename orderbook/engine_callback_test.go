@@ -258,3 +258,31 @@ func TestNewEngineWriterPanicIsLogError(t *testing.T) {
 }
 
 var _ io.Writer = (*misbehavingWriter)(nil)
+
+// TestEngineErrorHandlerGoexitOnLogFailure: an error handler that exits
+// while it is told of a log write failure must not let the batch whose
+// frame failed be matched when matching resumes.
+func TestEngineErrorHandlerGoexitOnLogFailure(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	var handled errorLog
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(handled.handle))
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+	w := &failingWriter{limit: 13} // the header and nothing more
+	e, err := orderbook.NewEngine(w, orderbook.WithErrorHandler(func(error) { runtime.Goexit() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var le *orderbook.LogError
+	if _, seq, err := e.Do(ctx, submit(1), nil); !errors.As(err, &le) || !errors.Is(err, errDiskFull) || seq != 0 {
+		t.Fatalf("Do = seq %d, %v; want the *LogError", seq, err)
+	}
+	if err := e.Shutdown(ctx); !errors.Is(err, errDiskFull) {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if h := handled.all(); len(h) != 1 || !errors.Is(h[0], errDiskFull) || !errors.Is(h[0], panics.ErrGoexit) {
+		t.Fatalf("otel.Handle got %v, want the log failure and the error handler's Goexit", h)
+	}
+}
