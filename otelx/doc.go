@@ -55,7 +55,13 @@
 //
 // Nothing otelx shows, in an error, in [Health] and its settings, or in
 // what its checks log, contains an endpoint's user, password, query values
-// or fragment, or a header's value: they read "xxxxx".
+// or fragment, or a header's value: they read "xxxxx". That includes export
+// errors, which quote the collector's response: before otelx keeps one in
+// Health, returns it or hands it to the error handler, every header value
+// of OTEL_EXPORTER_OTLP_HEADERS and its per-signal forms (as written,
+// percent-decoded, and each word of six bytes or more) is replaced by
+// "xxxxx", and the text is cut to 1024 bytes. errors.Is and errors.As still
+// reach the exporter's error.
 //
 // # Health
 //

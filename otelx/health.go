@@ -135,6 +135,7 @@ type exportStats struct {
 	name     string // "otlp", "none" or "custom (T)"
 	endpoint string
 	now      func() time.Time
+	secrets  *secretMask // hides configured secrets in export errors
 
 	mu struct {
 		sync.Mutex
@@ -151,7 +152,7 @@ func (s *exportStats) record(n int, err error) {
 	if err != nil {
 		s.mu.FailedExports++
 		s.mu.ConsecutiveFailures++
-		s.mu.LastError = err.Error()
+		s.mu.LastError = s.secrets.text(err.Error()) // already masked by the wrappers; cut here too
 		s.mu.LastErrorTime = now
 		s.mu.failedItems += int64(n)
 		return
@@ -179,7 +180,9 @@ type spanExporter struct {
 func (e spanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	// The exporter may be the user's: a panic or a runtime.Goexit is a
 	// failed export, and the export loop goes on.
-	err := guarded(func() error { return e.SpanExporter.ExportSpans(ctx, spans) })
+	// Its error may quote the collector's reply, which may echo a header:
+	// every error otelx keeps, returns or hands on is masked.
+	err := e.stats.secrets.err(guarded(func() error { return e.SpanExporter.ExportSpans(ctx, spans) }))
 	e.stats.record(len(spans), err)
 	return err
 }
@@ -200,7 +203,7 @@ func (e metricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetri
 	// The exporter may be the user's, called on the SDK's reader
 	// goroutine: a panic or a runtime.Goexit is a failed export, and the
 	// reader goes on.
-	err := guarded(func() error { return e.Exporter.Export(ctx, rm) })
+	err := e.stats.secrets.err(guarded(func() error { return e.Exporter.Export(ctx, rm) }))
 	e.stats.record(n, err)
 	if err != nil {
 		handle(e.onError, err)

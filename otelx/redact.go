@@ -1,8 +1,11 @@
 package otelx
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
+	"os"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -161,3 +164,125 @@ func validHeaderKey(key string) bool {
 	}
 	return true
 }
+
+// maxErrorShown bounds the text of an export error that otelx keeps and
+// shows: the OTLP exporters put the collector's whole response body in it.
+const maxErrorShown = 1024
+
+// secretMask hides, in text that otelx did not write (an exporter's error,
+// which quotes the collector's response body), every secret value
+// configured for the exporters: a gateway that echoes the API key it
+// refused would otherwise put a header value in Health. It is immutable
+// after newSecretMask and safe for concurrent use.
+type secretMask struct {
+	values []string // longest first, so a value inside another is hidden whole
+}
+
+// headerVars and endpointVars are the variables whose values secretMask
+// hides: every signal's, whichever the exporters use.
+var (
+	headerVars   = []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_METRICS_HEADERS"}
+	endpointVars = []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"}
+)
+
+// newSecretMask collects the secrets to hide: each header value from the
+// environment, as written and percent-decoded, re-encoded as a query or a
+// path would be, and each word of six bytes or more in it (the token of
+// "Bearer token"); and any user, password or query value of an endpoint
+// given in the environment or as option.
+func newSecretMask(optionEndpoint string) *secretMask {
+	seen := map[string]bool{}
+	var add func(v string)
+	add = func(v string) {
+		v = strings.TrimSpace(v)
+		if v == "" || v == hidden || seen[v] {
+			return
+		}
+		seen[v] = true
+		if d, err := url.PathUnescape(v); err == nil && d != v {
+			add(d)
+		}
+		if q := url.QueryEscape(v); q != v {
+			seen[q] = true
+		}
+		if p := url.PathEscape(v); p != v {
+			seen[p] = true
+		}
+		for _, w := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' || r == ':' || r == '=' }) {
+			if len(w) >= 6 && w != v {
+				add(w)
+			}
+		}
+	}
+	for _, name := range headerVars {
+		v, _ := os.LookupEnv(name)
+		for entry := range strings.SplitSeq(v, ",") {
+			if _, val, ok := strings.Cut(entry, "="); ok {
+				add(val)
+			}
+		}
+	}
+	endpoints := []string{optionEndpoint}
+	for _, name := range endpointVars {
+		v, _ := os.LookupEnv(name)
+		endpoints = append(endpoints, v)
+	}
+	for _, raw := range endpoints {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil {
+			continue
+		}
+		if u.User != nil {
+			add(u.User.Username())
+			p, _ := u.User.Password()
+			add(p)
+		}
+		for _, vs := range u.Query() {
+			for _, v := range vs {
+				add(v)
+			}
+		}
+		add(u.Fragment)
+	}
+	m := &secretMask{}
+	for v := range seen {
+		m.values = append(m.values, v)
+	}
+	slices.SortFunc(m.values, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	return m
+}
+
+// text returns s with every secret hidden, cut to maxErrorShown bytes.
+func (m *secretMask) text(s string) string {
+	if m != nil {
+		for _, v := range m.values {
+			s = strings.ReplaceAll(s, v, hidden)
+		}
+	}
+	if len(s) > maxErrorShown {
+		cut := maxErrorShown
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = fmt.Sprintf("%s... (%d bytes)", s[:cut], len(s))
+	}
+	return s
+}
+
+// err returns err with its message passed through text; errors.Is and
+// errors.As still see err.
+func (m *secretMask) err(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &maskedError{msg: m.text(err.Error()), err: err}
+}
+
+// maskedError is an export error whose message has its secrets hidden.
+type maskedError struct {
+	msg string
+	err error
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 	"github.com/go-logr/stdr"
 	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otlpgo/otlpgo/otelx"
 )
@@ -206,4 +209,63 @@ func TestEndpointShownRedacted(t *testing.T) {
 	if s.Value != "http://127.0.0.1:9/v1/traces" || s.IgnoredEnv != want {
 		t.Errorf("traces.endpoint %+v, want http://127.0.0.1:9/v1/traces ignoring %s", s, want)
 	}
+}
+
+// TestCollectorEchoingHeadersShowsNoSecret exports to a gateway on
+// 127.0.0.1 that refuses every request with a body echoing the header
+// values it received, as some API gateways do ("401 invalid api key:
+// ..."), and checks that no header value reaches Health (LastError,
+// Reasons), the health JSON, the error handler, ForceFlush's error or the
+// log, and that the error kept is bounded. The exporter's error quotes the
+// body, and used to be kept whole.
+func TestCollectorEchoingHeadersShowsNoSecret(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var echo []string
+		for _, k := range []string{"X-Api-Key", "Authorization", "X-Token"} {
+			if v := r.Header.Get(k); v != "" {
+				echo = append(echo, v, url.QueryEscape(v))
+			}
+		}
+		http.Error(w, "invalid api key: "+strings.Join(echo, " ")+strings.Repeat(" padding", 1000), http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "X-Api-Key="+secret+"H")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "Authorization=Bearer%20"+secret+"T,X-Api-Key="+secret+"H")
+	t.Setenv("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "X-Token=%53%33CRETM")
+	shown := captureShown(t)
+	tel, err := otelx.Setup(context.Background(), otelx.WithGlobal(false), otelx.WithEndpoint(srv.URL),
+		otelx.WithSampler(sdktrace.AlwaysSample()), otelx.WithExportTimeout(5*time.Second),
+		otelx.WithErrorHandler(func(err error) { shown.add("error handler: %v", err) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter, _ := tel.MeterProvider().Meter("t").Int64Counter("c")
+	counter.Add(context.Background(), 1)
+	_, span := tel.TracerProvider().Tracer("t").Start(context.Background(), "span")
+	span.End()
+	if err := tel.ForceFlush(context.Background()); err == nil {
+		t.Fatal("ForceFlush to a gateway refusing everything succeeded")
+	} else {
+		assertNoSecret(t, "ForceFlush's error", err.Error())
+		if !strings.Contains(err.Error(), "invalid api key: xxxxx") {
+			t.Errorf("ForceFlush's error lost the gateway's message: %.300s", err)
+		}
+	}
+	h := tel.Health()
+	if h.Traces.LastError == "" || h.Metrics.LastError == "" {
+		t.Fatalf("no export error kept: %+v", h)
+	}
+	for _, e := range []string{h.Traces.LastError, h.Metrics.LastError} {
+		if len(e) > 1100 {
+			t.Errorf("last error is %d bytes long", len(e))
+		}
+	}
+	assertNoSecret(t, "Health", fmt.Sprintf("%+v", h))
+	rec := httptest.NewRecorder()
+	tel.HealthHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	assertNoSecret(t, "the health JSON", rec.Body.String())
+	if err := tel.Shutdown(context.Background()); err != nil {
+		shown.add("Shutdown: %v", err)
+	}
+	assertNoSecret(t, "errors and the log", shown.String())
 }

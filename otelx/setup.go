@@ -112,7 +112,8 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 		t.leaks = &leakTracker{}
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(t.leaks))
 	}
-	t.traces = &exportStats{name: r.tracesExporter, endpoint: redact("traces.endpoint", r.tracesURL), now: t.now}
+	secrets := newSecretMask(cfg.endpoint)
+	t.traces = &exportStats{name: r.tracesExporter, endpoint: redact("traces.endpoint", r.tracesURL), now: t.now, secrets: secrets}
 	var spanExp sdktrace.SpanExporter
 	switch r.tracesExporter {
 	case "custom":
@@ -132,7 +133,7 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 	t.tp = t.sdkTP
 
 	// Metrics: a periodic reader on the exporter.
-	t.metrics = &exportStats{name: r.metricsExporter, endpoint: redact("metrics.endpoint", r.metricsURL), now: t.now}
+	t.metrics = &exportStats{name: r.metricsExporter, endpoint: redact("metrics.endpoint", r.metricsURL), now: t.now, secrets: secrets}
 	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
 	var metricExp sdkmetric.Exporter
 	switch {
