@@ -34,7 +34,9 @@ type Rule interface {
 // A panic in Release or Fill is recovered as a *panics.Error. It does not
 // stop the engine giving back or filling what the other rules hold, nor
 // leave the order's ID taken: from Check it goes to the error handler and
-// Decision.Panic; from Engine.Fill and Engine.Release it is returned.
+// Decision.Panic; from Engine.Fill and Engine.Release it is returned. A
+// runtime.Goexit there ends the goroutine, but the engine first has the
+// other rules give back or fill what they hold.
 type Reserver interface {
 	Rule
 	Release(o Order, qty int64)
