@@ -55,7 +55,11 @@
 //
 // Nothing otelx shows, in an error, in [Health] and its settings, or in
 // what its checks log, contains an endpoint's user, password, query values
-// or fragment, or a header's value: they read "xxxxx". That includes export
+// or fragment, or a header's value: they read "xxxxx". An endpoint with an
+// '@' anywhere, literal or percent-encoded, shows only its scheme and what
+// follows the last '@' (http://xxxxx@host:4318), so a mistyped
+// user:password such as http://user:12/pass@host is hidden too; one that
+// does not parse shows only its scheme. That includes export
 // errors, which quote the collector's response: before otelx keeps one in
 // Health, returns it or hands it to the error handler, every header value
 // of OTEL_EXPORTER_OTLP_HEADERS and its per-signal forms (as written,

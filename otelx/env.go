@@ -283,9 +283,10 @@ func checkEndpoint(raw string) (*url.URL, string) {
 		return nil, "the OTLP/HTTP exporter sends neither a user:password nor a ?query or #fragment of the URL: " +
 			"send credentials as headers in OTEL_EXPORTER_OTLP_HEADERS, and use the URL's scheme, host, port and path only"
 	}
-	if strings.Contains(u.Path, "@") {
-		// http://user:12/pass@host parses as port 12 and path /pass@host.
-		return nil, "the path has an '@': if it is a user:password, send credentials as headers in OTEL_EXPORTER_OTLP_HEADERS"
+	if strings.Contains(unescapeAll(raw), "@") {
+		// http://user:12/pass@host parses as port 12 and path /pass@host,
+		// and an encoded '@' (%40, %2540) may hide the same mistake.
+		return nil, "the URL has an '@' (perhaps percent-encoded): if it is a user:password, send credentials as headers in OTEL_EXPORTER_OTLP_HEADERS"
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {

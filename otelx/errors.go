@@ -9,7 +9,8 @@ var (
 	// ErrInvalidEndpoint is returned by [Setup] when the OTLP endpoint, from
 	// [WithEndpoint] or the environment, is not an absolute http or https URL
 	// with a valid port, or carries a user, password, query or fragment,
-	// which the OTLP exporter would drop.
+	// which the OTLP exporter would drop, or an '@' anywhere, even
+	// percent-encoded (a mistyped user:password).
 	ErrInvalidEndpoint = errors.New("otelx: invalid OTLP endpoint")
 
 	// ErrUnsupported is returned by [Setup] when the environment asks for an
@@ -33,7 +34,9 @@ type EnvError struct {
 	Var string // the variable's name, e.g. "OTEL_TRACES_SAMPLER"
 	// Value is the variable's value with its secrets hidden: an endpoint's
 	// user, password, query values and fragment, and every header value,
-	// read "xxxxx", and a value longer than 256 bytes is cut.
+	// read "xxxxx" (an endpoint with an '@', even percent-encoded, shows
+	// only its scheme and what follows the last '@'; one that does not
+	// parse, only its scheme), and a value longer than 256 bytes is cut.
 	Value string
 	Err   error // why it was refused
 }

@@ -1,6 +1,7 @@
 package otelx
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"net/url"
@@ -48,31 +49,34 @@ func redact(name, value string) string {
 	return value
 }
 
-// redactURL hides the credentials of an endpoint. A URL that parses with a
-// host is rebuilt from its parts with the user, password, query values and
-// fragment replaced. Anything else is treated as text, suspiciously: all
-// before the last '@' (after any "scheme://") is hidden, as are everything
-// after the first '?' and the first '#'. Either way the result never
-// contains the user, the password, a query value or the fragment.
+// redactURL hides the credentials of an endpoint. An '@' anywhere in it,
+// literal or percent-encoded (at any depth, such as %40 or %2540), means a
+// user or password may precede it, typed well or not (http://u:12/pw@host
+// parses as port 12 and path /pw@host): only the scheme and what follows
+// the last '@' are shown, the rest reads "xxxxx". A URL that does not parse
+// shows only its scheme. Otherwise the URL is rebuilt from its parts with
+// every query value and the fragment hidden; text that parses but is not a
+// URL with a host (localhost:4318) is shown with everything after the
+// first '?' and '#' hidden. Either way the result never contains a user,
+// a password, a query value or the fragment.
 func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.Host != "" && u.Opaque == "" && !strings.Contains(u.Host, "@") {
+	scheme, rest := "", raw
+	if i := strings.Index(raw, "://"); i >= 0 && plainScheme(raw[:i]) {
+		scheme, rest = raw[:i+3], raw[i+3:]
+	}
+	if strings.Contains(unescapeAll(raw), "@") {
+		if end := lastAt(rest); end >= 0 {
+			return scheme + hidden + "@" + redactTail(rest[end:])
+		}
+		return scheme + hidden // an '@' encoded in a way lastAt does not find
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return scheme + hidden
+	}
+	if u.Host != "" && u.Opaque == "" && u.User == nil {
 		var b strings.Builder
-		b.WriteString(u.Scheme + "://")
-		if u.User != nil {
-			b.WriteString(hidden)
-			if _, ok := u.User.Password(); ok {
-				b.WriteString(":" + hidden)
-			}
-			b.WriteString("@")
-		}
-		b.WriteString(u.Host)
-		path := u.EscapedPath()
-		if i := strings.LastIndex(path, "@"); i >= 0 {
-			// An '@' in the path may be a mistyped userinfo such as
-			// http://user:123/pass@host: hide what precedes it.
-			path = "/" + hidden + path[i:]
-		}
-		b.WriteString(path)
+		b.WriteString(u.Scheme + "://" + u.Host + u.EscapedPath())
 		if u.RawQuery != "" || u.ForceQuery {
 			b.WriteString("?" + redactQuery(u.RawQuery))
 		}
@@ -81,19 +85,13 @@ func redactURL(raw string) string {
 		}
 		return b.String()
 	}
+	return redactTail(raw)
+}
 
-	// Not a URL otelx could use: assume the worst of every part.
-	s, frag, hasFrag := strings.Cut(raw, "#")
-	start := 0
-	if i := strings.Index(s, "://"); i >= 0 {
-		start = i + 3
-	}
-	if at := strings.LastIndex(s, "@"); at >= 0 {
-		if at < start {
-			start = 0
-		}
-		s = s[:start] + hidden + s[at:]
-	}
+// redactTail hides everything after the first '?' but the keys of a
+// query, and everything after the first '#'.
+func redactTail(s string) string {
+	s, frag, hasFrag := strings.Cut(s, "#")
 	if before, query, ok := strings.Cut(s, "?"); ok {
 		s = before + "?" + redactQuery(query)
 	}
@@ -101,6 +99,80 @@ func redactURL(raw string) string {
 		s += "#" + hidden
 	}
 	return s
+}
+
+// plainScheme reports whether s is a URL scheme: a letter, then letters,
+// digits, '+', '-' or '.'.
+func plainScheme(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return true
+}
+
+// lastAt returns the index just after the last '@' in s, written as it is
+// or percent-encoded once, twice or three times (%40, %2540, %252540), or
+// -1 if there is none.
+func lastAt(s string) int {
+	// ASCII only: strings.ToLower would change the length of invalid
+	// UTF-8, and the index must be s's.
+	lower := []byte(s)
+	for i, c := range lower {
+		if 'A' <= c && c <= 'Z' {
+			lower[i] = c + 'a' - 'A'
+		}
+	}
+	end := -1
+	for _, at := range []string{"@", "%40", "%2540", "%252540"} {
+		if i := bytes.LastIndex(lower, []byte(at)); i >= 0 {
+			end = max(end, i+len(at))
+		}
+	}
+	return end
+}
+
+// unescapeAll decodes every valid %XX in s, again and again until nothing
+// changes (at most 8 rounds), and leaves a % that is not followed by two
+// hexadecimal digits as it is: it shows what an encoded value hides.
+func unescapeAll(s string) string {
+	for range 8 {
+		if !strings.Contains(s, "%") {
+			return s
+		}
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+				b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+				i += 2
+				continue
+			}
+			b.WriteByte(s[i])
+		}
+		if b.String() == s {
+			return s
+		}
+		s = b.String()
+	}
+	return s
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 // redactQuery keeps the keys of a query whose keys look like keys, and

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -205,7 +207,7 @@ func TestEndpointShownRedacted(t *testing.T) {
 	}
 	defer tel.Shutdown(context.Background())
 	s := setting(t, tel.Health(), "traces.endpoint")
-	const want = "OTEL_EXPORTER_OTLP_ENDPOINT=http://xxxxx:xxxxx@127.0.0.1:4318/base?api_key=xxxxx&x=xxxxx#xxxxx"
+	const want = "OTEL_EXPORTER_OTLP_ENDPOINT=http://xxxxx@127.0.0.1:4318/base?api_key=xxxxx&x=xxxxx#xxxxx"
 	if s.Value != "http://127.0.0.1:9/v1/traces" || s.IgnoredEnv != want {
 		t.Errorf("traces.endpoint %+v, want http://127.0.0.1:9/v1/traces ignoring %s", s, want)
 	}
@@ -268,4 +270,138 @@ func TestCollectorEchoingHeadersShowsNoSecret(t *testing.T) {
 		shown.add("Shutdown: %v", err)
 	}
 	assertNoSecret(t, "errors and the log", shown.String())
+}
+
+// unescapeAll decodes every valid %XX in s until nothing changes, leaving
+// a stray % alone: what a reader of the text could decode by hand.
+func unescapeAll(s string) string {
+	for range 8 {
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			if s[i] == '%' && i+2 < len(s) {
+				if n, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil && !strings.ContainsAny(s[i+1:i+3], "+-") {
+					b.WriteByte(byte(n))
+					i += 2
+					continue
+				}
+			}
+			b.WriteByte(s[i])
+		}
+		if b.String() == s {
+			break
+		}
+		s = b.String()
+	}
+	return s
+}
+
+// assertNoSecretDecoded is assertNoSecret on text and on text decoded.
+func assertNoSecretDecoded(t *testing.T, where, text string) {
+	t.Helper()
+	assertNoSecret(t, where, text)
+	if !strings.Contains(text, secret) {
+		assertNoSecret(t, where+" (percent-decoded)", unescapeAll(text))
+	}
+}
+
+// checkEndpointHidden sets raw as the endpoint, in the base variable and
+// through WithEndpoint, and checks that it is refused and that neither the
+// error, nor Redact, show the secret, even percent-decoded.
+func checkEndpointHidden(t *testing.T, raw string) {
+	t.Helper()
+	shown := otelx.Redact("OTEL_EXPORTER_OTLP_ENDPOINT", raw)
+	assertNoSecretDecoded(t, fmt.Sprintf("Redact(%q) = %q", raw, shown), shown)
+	for _, viaOption := range []bool{false, true} {
+		var opts []otelx.Option
+		if viaOption {
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+			opts = append(opts, otelx.WithEndpoint(raw))
+		} else {
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", raw)
+		}
+		p, err := otelx.Prepare(context.Background(), opts...)
+		if err == nil {
+			t.Errorf("endpoint %q (option %v) accepted: %+v", raw, viaOption, p.Settings)
+			b, _ := json.Marshal(p.Settings)
+			assertNoSecretDecoded(t, "the settings", string(b))
+			continue
+		}
+		if !errors.Is(err, otelx.ErrInvalidEndpoint) {
+			t.Errorf("endpoint %q (option %v): %v, want ErrInvalidEndpoint", raw, viaOption, err)
+		}
+		assertNoSecretDecoded(t, fmt.Sprintf("Setup's error for %q", raw), err.Error())
+	}
+}
+
+// TestMistypedUserinfoHidden covers the shapes of a user:password typed
+// wrong, reported by an outside review: a '/' in the password makes the
+// user the host and the password a path; a percent-encoded password and
+// '@'. Each used to show the user or the encoded password.
+func TestMistypedUserinfoHidden(t *testing.T) {
+	for _, raw := range []string{
+		"http://" + secret + "USER:1234/rest@127.0.0.1:4318",
+		"http://admin:12/%53%33CRETPW%40host:4318",
+		"http://admin:12/%2553%2533CRETPW%2540host:4318",
+		"http://" + secret + ":12/x%40host:4318",
+		"http://u:" + secret + "/x@host:4318/v1",
+		"http://u:pw-" + secret + "@",
+		"http://u:pw-" + secret + "%40host",
+		"https://" + secret + "@" + "h@127.0.0.1:4318",
+		"http://host:4318/" + secret + "%40x",
+		"http://u:" + secret + "%zz@host:4318",
+		"http://u:" + secret,
+		"http://[::1]:4318/" + secret + "@x?k=" + secret + "#" + secret,
+		secret + ":pw@127.0.0.1:4318",
+		"//" + secret + "@127.0.0.1:4318",
+		"\x80" + secret + "@h", // invalid UTF-8 before the '@' (FuzzEnv found a panic)
+	} {
+		t.Run(raw, func(t *testing.T) { checkEndpointHidden(t, raw) })
+	}
+}
+
+// TestRandomSecretPlacementsHidden puts the secret, percent-encoded or
+// not, in random credential positions of random endpoints: before an '@'
+// (literal or encoded once or twice) in the authority or the path, in a
+// query value or the fragment.
+func TestRandomSecretPlacementsHidden(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	pick := func(s ...string) string { return s[rng.IntN(len(s))] }
+	encode := func(s string) string {
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			switch rng.IntN(4) {
+			case 0:
+				fmt.Fprintf(&b, "%%%02X", s[i])
+			case 1:
+				fmt.Fprintf(&b, "%%25%02X", s[i])
+			default:
+				b.WriteByte(s[i])
+			}
+		}
+		return b.String()
+	}
+	for i := range 300 {
+		sec := encode(secret + pick("", "x", "-42", "PW"))
+		at := pick("@", "%40", "%2540", "%40%40", "@@")
+		host := pick("127.0.0.1:4318", "[::1]:4318", "collector.example", "h:1")
+		var raw string
+		switch rng.IntN(6) {
+		case 0: // userinfo
+			raw = pick("user:", "", "u:p:") + sec + at + host
+		case 1: // password with a '/', so it parses as port and path
+			raw = "user:" + pick("12", "1234", "") + "/" + sec + at + host
+		case 2: // user as host
+			raw = sec + ":" + pick("1", "12", "x") + "/pw" + at + host
+		case 3: // in the path, before an '@'
+			raw = host + "/" + pick("", "a/") + sec + at + pick("", "x", host)
+		case 4: // a query value
+			raw = host + pick("", "/p") + "?" + pick("k", "api_key", "a.b") + "=" + sec + pick("", "&x=1")
+		case 5: // the fragment
+			raw = host + "/p#" + sec
+		}
+		raw = pick("http://", "https://", "", "//", "HTTP://") + raw + pick("", "/v1", "?", "#")
+		t.Run(strconv.Itoa(i), func(t *testing.T) { checkEndpointHidden(t, raw) })
+	}
 }
