@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -515,4 +516,44 @@ func resolveInt(r *resolved, name, envVar string, option, def int) (int, error) 
 	}
 	r.add(name, strconv.Itoa(n), SourceEnv, "")
 	return n, nil
+}
+
+// checkResourceAttributes parses OTEL_RESOURCE_ATTRIBUTES as the SDK's
+// resource.WithFromEnv does (comma-separated key=value, keys and values
+// trimmed, values percent-decoded), but refuses what the SDK lets through
+// in silence or with a log line only: an entry without '=', an empty key,
+// a value with a % not followed by two hexadecimal digits (the SDK keeps it
+// undecoded), and a key or decoded value that is not valid UTF-8. An
+// accepted value means the same to otelx and to the SDK.
+func checkResourceAttributes() error {
+	const envVar = "OTEL_RESOURCE_ATTRIBUTES"
+	v, ok := envLookup(envVar)
+	if !ok {
+		return nil
+	}
+	for i, entry := range strings.Split(v, ",") {
+		k, val, found := strings.Cut(entry, "=")
+		var reason string
+		switch k = strings.TrimSpace(k); {
+		case !found:
+			reason = "is not key=value"
+		case k == "":
+			reason = "has an empty key"
+		case !utf8.ValidString(k):
+			reason = "has a key that is not valid UTF-8"
+		default:
+			d, err := url.PathUnescape(strings.TrimSpace(val))
+			switch {
+			case err != nil:
+				reason = "has a value with a % not followed by two hexadecimal digits"
+			case !utf8.ValidString(d):
+				reason = "has a value that is not valid UTF-8 once percent-decoded"
+			}
+		}
+		if reason != "" {
+			return envError(envVar, v, fmt.Errorf("%w: entry %d %s: want key1=value1,key2=value2 with URL-encoded UTF-8 values",
+				ErrInvalidValue, i+1, reason))
+		}
+	}
+	return nil
 }

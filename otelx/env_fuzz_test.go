@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/otlpgo/otlpgo/otelx"
 )
@@ -104,6 +105,10 @@ func FuzzEnv(f *testing.F) {
 		{idx("OTEL_PROPAGATORS"), "b3multi", "", ""},
 		{idx("OTEL_RESOURCE_ATTRIBUTES"), "a=%zz,b", "", ""},
 		{idx("OTEL_RESOURCE_ATTRIBUTES"), "service.name=é%20x,=", "", ""},
+		{idx("OTEL_RESOURCE_ATTRIBUTES"), "a=b%zz", "", ""},
+		{idx("OTEL_RESOURCE_ATTRIBUTES"), "=x", "", ""},
+		{idx("OTEL_RESOURCE_ATTRIBUTES"), "a=%E2%82", "", ""},
+		{idx("OTEL_RESOURCE_ATTRIBUTES"), " k = v%20w , x.y=%C3%A9", "", ""},
 		{idx("OTEL_SERVICE_NAME"), "\u202e\x7f\t\r\n", "", ""},
 		{idx("OTEL_EXPORTER_OTLP_TIMEOUT"), "-5", "", ""},
 		{idx("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"), "１０", "", ""},
@@ -295,6 +300,16 @@ func checkPrepared(t *testing.T, p *otelx.Prepared, name, value string) {
 		}
 		if want := "TraceIDRatioBased{" + strconv.FormatFloat(f, 'g', -1, 64) + "}"; f > 0 && f < 1 && !strings.Contains(p.Sampler, want) {
 			t.Fatalf("%s=%q accepted, but the sampler is %s", name, value, p.Sampler)
+		}
+	case "OTEL_RESOURCE_ATTRIBUTES":
+		// Accepted: every entry is key=value with a key, and a value that
+		// decodes to UTF-8, as the SDK reads it.
+		for entry := range strings.SplitSeq(value, ",") {
+			k, v, ok := strings.Cut(entry, "=")
+			d, err := url.PathUnescape(strings.TrimSpace(v))
+			if !ok || strings.TrimSpace(k) == "" || !utf8.ValidString(k) || err != nil || !utf8.ValidString(d) {
+				t.Fatalf("%s=%q accepted, but entry %q is not key=value with a UTF-8 value", name, value, entry)
+			}
 		}
 	case otelx.EnvSpanBudget:
 		f, err := strconv.ParseFloat(value, 64)

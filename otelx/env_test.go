@@ -50,6 +50,11 @@ func TestEnvNeverSilentlyIgnored(t *testing.T) {
 		{map[string]string{"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://[::1"}, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", otelx.ErrInvalidEndpoint},
 		{map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "9223372036854775807"}, "OTEL_BSP_SCHEDULE_DELAY", otelx.ErrInvalidValue},
 		{map[string]string{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "99999999999999999999"}, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", otelx.ErrInvalidValue},
+		{map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "a=b%zz"}, "OTEL_RESOURCE_ATTRIBUTES", otelx.ErrInvalidValue},
+		{map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "=x"}, "OTEL_RESOURCE_ATTRIBUTES", otelx.ErrInvalidValue},
+		{map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "a=1, =x"}, "OTEL_RESOURCE_ATTRIBUTES", otelx.ErrInvalidValue},
+		{map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "a=%E2%82"}, "OTEL_RESOURCE_ATTRIBUTES", otelx.ErrInvalidValue},
+		{map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "a\xff=1"}, "OTEL_RESOURCE_ATTRIBUTES", otelx.ErrInvalidValue},
 	}
 	for _, tt := range tests {
 		var name []string

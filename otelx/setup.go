@@ -193,6 +193,9 @@ func prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkResourceAttributes(); err != nil {
+		return nil, err
+	}
 	res, err := buildResource(ctx, cfg, r)
 	if err != nil {
 		return nil, err
