@@ -51,8 +51,11 @@
 // of the log and of a snapshot is under a CRC-32C, so damage is a typed
 // error ([ErrCorruptLog], [ErrCorruptSnapshot]), never another book; a
 // torn last frame is cut back; and a file that is not a command log is
-// refused ([ErrNotLog]) and never written to: only a missing or empty
-// file becomes a new log. Measured here (BenchmarkEngine),
+// refused ([ErrNotLog]) and never written to, as is anything but a
+// regular file: only a missing or empty file becomes a new log.
+// OpenEngine locks the file (flock, on Unix) until Shutdown, so a second
+// engine on the same log fails with [ErrLogLocked] instead of
+// overwriting the first one's frames. Measured here (BenchmarkEngine),
 // ~7 million commands a second end to end with one or two producers,
 // logging to a file (~145 ns a command, against ~65 ns for the same stream
 // applied to a Book directly); a million-command log replays in ~120 ms. It traces one span

@@ -20,6 +20,12 @@ import (
 // ErrClosed is returned by Engine methods called after Shutdown.
 var ErrClosed = errors.New("orderbook: engine shut down")
 
+// ErrLogLocked is returned by OpenEngine when another engine, in this
+// process or another, has the log file open: two engines appending to
+// one log would overwrite each other's frames. The file is left as it
+// was. Shut the other engine down first.
+var ErrLogLocked = errors.New("orderbook: command log is in use by another engine")
+
 // Result is what one command did, as the Engine reports it to handlers.
 type Result struct {
 	// Seq is the command's position in the log, from 1; 0 when Err is set.
@@ -136,18 +142,33 @@ func NewEngine(log io.Writer, opts ...Option) (*Engine, error) {
 // magic bytes, or from 1 byte up to a header's length, even if those
 // bytes begin a header, since OpenEngine cannot tell a foreign file from
 // a header torn in the instant after creation) with one wrapping
-// ErrNotLog. Remove such a file to start afresh.
+// ErrNotLog; so is anything but a regular file (a FIFO, a device such as
+// /dev/null, a socket), before a byte is written to it. Remove such a
+// file to start afresh.
+//
+// OpenEngine locks the file (an exclusive flock, on Unix) before it reads
+// or writes it, and the engine holds the lock until Shutdown, so a second
+// engine on the same log, in this process or another, fails with an
+// error wrapping ErrLogLocked and leaves the file as it was. A failed
+// OpenEngine releases the lock. Elsewhere (Windows, Plan 9, WASI) there is
+// no lock: never open one log from two engines there.
 func OpenEngine(path string, opts ...Option) (*Engine, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
 		return nil, err
+	}
+	// Refuse what is not a regular file before opening it, since opening
+	// a FIFO or a device can block or act; and again after, below, in case
+	// the path changed in between.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, notRegular(path, fi)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	fail := func(err error) (*Engine, error) {
-		f.Close()
+		f.Close() // and the lock with it
 		return nil, err
 	}
 	var (
@@ -156,9 +177,19 @@ func OpenEngine(path string, opts ...Option) (*Engine, error) {
 		off  int64
 	)
 	fi, err := f.Stat()
-	switch {
-	case err != nil:
+	if err != nil {
 		return fail(err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fail(notRegular(path, fi))
+	}
+	if err := lockLog(f); err != nil {
+		return fail(fmt.Errorf("orderbook: open %s: %w", path, err))
+	}
+	if fi, err = f.Stat(); err != nil { // the size now that no engine writes it
+		return fail(err)
+	}
+	switch {
 	case fi.Size() > 0 && fi.Size() < int64(logHeaderSize):
 		return fail(fmt.Errorf("orderbook: open %s: %w", path, &LogError{Offset: 0, Err: notLog(fmt.Sprintf("%d bytes, too short for a header", fi.Size()))}))
 	case fi.Size() > 0:
@@ -183,6 +214,11 @@ func OpenEngine(path string, opts ...Option) (*Engine, error) {
 		return fail(err)
 	}
 	return start(cfg, book, f, f, off, seq)
+}
+
+// notRegular is OpenEngine's error for a path that is not a regular file.
+func notRegular(path string, fi os.FileInfo) error {
+	return fmt.Errorf("orderbook: open %s: %w", path, &LogError{Offset: 0, Err: notLog(fmt.Sprintf("not a regular file (%v)", fi.Mode().Type()))})
 }
 
 func start(cfg config, book *Book, log io.Writer, file *os.File, off int64, seq uint64) (*Engine, error) {
@@ -284,7 +320,7 @@ func (e *Engine) Snapshot(ctx context.Context) ([]byte, uint64, error) {
 
 // Shutdown stops taking commands, waits for the matching goroutine to
 // carry out every command already queued, and then syncs and closes the
-// log file if OpenEngine opened it. It returns ctx's error if ctx ends
+// log file if OpenEngine opened it, which releases its lock. It returns ctx's error if ctx ends
 // first (the engine still finishes in the background), and otherwise the
 // log's error, if any. It may be called more than once and from several
 // goroutines; each call waits for the same end and returns its result.

@@ -39,7 +39,8 @@ var (
 	// ErrNotLog is returned when bytes that should hold a command log do
 	// not begin with a command log's header: other magic bytes, another
 	// version of the format, or (for OpenEngine) a file that is not empty
-	// but too short to hold a header. An error that wraps ErrNotLog wraps
+	// but too short to hold a header, or not a regular file at all (a
+	// FIFO, a device, a socket). An error that wraps ErrNotLog wraps
 	// ErrCorruptLog as well, so code that refuses any unreadable log need
 	// not tell them apart. OpenEngine never writes to such a file.
 	ErrNotLog = errors.New("orderbook: not a command log")
