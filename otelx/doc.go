@@ -48,8 +48,12 @@
 // That includes a value that would be ignored, such as
 // OTEL_TRACES_SAMPLER_ARG with a sampler that takes no argument, and an
 // endpoint with a user, password, query or fragment, which the OTLP
-// exporter would drop: credentials go in OTEL_EXPORTER_OTLP_HEADERS. Setup
-// does not contact the collector.
+// exporter would drop: credentials go in OTEL_EXPORTER_OTLP_HEADERS.
+// OTLPGO_SPAN_BUDGET is checked even when an option chooses the sampler or
+// the budget, and listed as ignored. OTEL_METRIC_EXPORT_INTERVAL and
+// OTEL_METRIC_EXPORT_TIMEOUT, which the SDK's metric reader also reads
+// itself, untrimmed, are refused with spaces around the value and checked
+// even when an option wins. Setup does not contact the collector.
 //
 // # Secrets
 //

@@ -406,6 +406,16 @@ func resolveSampler(r *resolved, option sdktrace.Sampler, budget float64) (sdktr
 	const envVar, argVar = "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"
 	if option != nil {
 		r.add("traces.sampler", option.Description(), SourceOption, envVar)
+		// The budget configures the adaptive sampler, which the option
+		// replaced: check it anyway and list it as ignored, as
+		// OTEL_TRACES_SAMPLER is, so that a typo does not wait for the day
+		// the option goes.
+		if arg, set := envLookup(EnvSpanBudget); set {
+			if _, err := parseBudget(arg); err != nil {
+				return nil, err
+			}
+			r.add("traces.span_budget", "none (WithSampler chose the sampler)", SourceOption, EnvSpanBudget)
+		}
 		return option, nil
 	}
 	name, ok := envLookup(envVar)
@@ -421,11 +431,16 @@ func resolveSampler(r *resolved, option sdktrace.Sampler, budget float64) (sdktr
 		arg, argSet := envLookup(EnvSpanBudget)
 		switch {
 		case budget > 0:
+			if argSet {
+				if _, err := parseBudget(arg); err != nil {
+					return nil, err
+				}
+			}
 			r.add("traces.span_budget", strconv.FormatFloat(budget, 'g', -1, 64), SourceOption, EnvSpanBudget)
 		case argSet:
-			f, err := strconv.ParseFloat(arg, 64)
-			if err != nil || !(f > 0) || math.IsInf(f, 0) {
-				return nil, envError(EnvSpanBudget, arg, fmt.Errorf("%w: want sampled spans per second, above 0", ErrInvalidValue))
+			f, err := parseBudget(arg)
+			if err != nil {
+				return nil, err
 			}
 			budget = f
 			r.add("traces.span_budget", strconv.FormatFloat(budget, 'g', -1, 64), SourceEnv, "")
@@ -479,8 +494,36 @@ func resolveSampler(r *resolved, option sdktrace.Sampler, budget float64) (sdktr
 	return s, nil
 }
 
+// parseBudget parses OTLPGO_SPAN_BUDGET.
+func parseBudget(arg string) (float64, error) {
+	f, err := strconv.ParseFloat(arg, 64)
+	if err != nil || !(f > 0) || math.IsInf(f, 0) {
+		return 0, envError(EnvSpanBudget, arg, fmt.Errorf("%w: want sampled spans per second, above 0", ErrInvalidValue))
+	}
+	return f, nil
+}
+
+// sdkReadsRaw lists the variables that otelx resolves and the SDK also
+// reads itself, untrimmed, whatever option otelx passes: the metric
+// reader's. otelx trims what it reads; for these it refuses spaces around
+// the value, and checks the value even when an option wins, so that otelx
+// and the SDK never disagree and the SDK logs nothing.
+var sdkReadsRaw = map[string]bool{
+	"OTEL_METRIC_EXPORT_INTERVAL": true,
+	"OTEL_METRIC_EXPORT_TIMEOUT":  true,
+}
+
 // resolveMillis resolves a duration whose variable holds milliseconds.
 func resolveMillis(r *resolved, name, envVar string, option, def time.Duration) (time.Duration, error) {
+	if raw, _ := os.LookupEnv(envVar); sdkReadsRaw[envVar] && raw != "" {
+		if raw != strings.TrimSpace(raw) {
+			return 0, envError(envVar, raw, fmt.Errorf("%w: spaces around the value: the SDK's metric reader reads it as it is, and would ignore it", ErrInvalidValue))
+		}
+		if ms, err := strconv.ParseInt(raw, 10, 64); option > 0 && (err != nil || ms <= 0 || ms > int64(maxMillis)) {
+			return 0, envError(envVar, raw, fmt.Errorf("%w: want whole milliseconds from 1 to %d (checked although an option wins: the SDK's metric reader reads it too)",
+				ErrInvalidValue, maxMillis))
+		}
+	}
 	if option > 0 {
 		r.add(name, option.String(), SourceOption, envVar)
 		return option, nil

@@ -91,6 +91,8 @@ func FuzzEnv(f *testing.F) {
 		{idx("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), "0x10", "", ""},
 		{idx("OTEL_METRIC_EXPORT_INTERVAL"), "-0", "", ""},
 		{idx("OTEL_METRIC_EXPORT_TIMEOUT"), " 86400000 ", "", ""},
+		{idx("OTEL_METRIC_EXPORT_INTERVAL"), " 5 ", "", ""},
+		{idx(otelx.EnvSpanBudget), "junk", "", ""},
 		{idx("OTEL_TRACES_SAMPLER_ARG"), "NaN", "", ""},
 		{idx("OTEL_TRACES_SAMPLER_ARG"), "-Inf", "", ""},
 		{idx("OTEL_TRACES_SAMPLER_ARG"), "0x1p-3", "", ""},
@@ -195,6 +197,11 @@ func fuzzEnvOnce(t *testing.T, which uint8, value, endpoint, headers string) {
 	if err != nil {
 		checkFuzzError(t, err, set, inject)
 		return
+	}
+	if (name == "OTEL_METRIC_EXPORT_INTERVAL" || name == "OTEL_METRIC_EXPORT_TIMEOUT") && value != strings.TrimSpace(value) {
+		// The SDK's metric reader reads it untrimmed: otelx must refuse
+		// what the SDK would ignore.
+		t.Fatalf("%s=%q accepted, with spaces the SDK does not trim", name, value)
 	}
 	checkPrepared(t, p, name, strings.TrimSpace(value))
 	if inject {

@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otlpgo/otlpgo/otelx"
 )
@@ -50,6 +52,9 @@ func TestEnvNeverSilentlyIgnored(t *testing.T) {
 		{map[string]string{"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://[::1"}, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", otelx.ErrInvalidEndpoint},
 		{map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "9223372036854775807"}, "OTEL_BSP_SCHEDULE_DELAY", otelx.ErrInvalidValue},
 		{map[string]string{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "99999999999999999999"}, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", otelx.ErrInvalidValue},
+		{map[string]string{"OTEL_METRIC_EXPORT_INTERVAL": " 5 "}, "OTEL_METRIC_EXPORT_INTERVAL", otelx.ErrInvalidValue},
+		{map[string]string{"OTEL_METRIC_EXPORT_TIMEOUT": "1000\t"}, "OTEL_METRIC_EXPORT_TIMEOUT", otelx.ErrInvalidValue},
+		{map[string]string{"OTEL_METRIC_EXPORT_INTERVAL": " "}, "OTEL_METRIC_EXPORT_INTERVAL", otelx.ErrInvalidValue},
 		{map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "a=b%zz"}, "OTEL_RESOURCE_ATTRIBUTES", otelx.ErrInvalidValue},
 		{map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "=x"}, "OTEL_RESOURCE_ATTRIBUTES", otelx.ErrInvalidValue},
 		{map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "a=1, =x"}, "OTEL_RESOURCE_ATTRIBUTES", otelx.ErrInvalidValue},
@@ -145,5 +150,41 @@ func TestPropagatorsFromEnv(t *testing.T) {
 				t.Errorf("propagator fields %v, want %v", got, tt.fields)
 			}
 		})
+	}
+}
+
+// TestEnvCheckedBehindOptions checks variables that an option overrides
+// but that must still be valid: OTLPGO_SPAN_BUDGET behind WithSampler or
+// WithSpanBudget (was accepted with no error and not listed as ignored),
+// and the metric reader's variables, which the SDK reads whatever option
+// otelx passes. A valid one is listed as ignored.
+func TestEnvCheckedBehindOptions(t *testing.T) {
+	for _, tt := range []struct {
+		env, value string
+		opt        otelx.Option
+	}{
+		{otelx.EnvSpanBudget, "junk", otelx.WithSampler(sdktrace.AlwaysSample())},
+		{otelx.EnvSpanBudget, "-1", otelx.WithSpanBudget(5)},
+		{"OTEL_METRIC_EXPORT_INTERVAL", "junk", otelx.WithMetricInterval(time.Second)},
+		{"OTEL_METRIC_EXPORT_TIMEOUT", "0", otelx.WithExportTimeout(time.Second)},
+		{"OTEL_METRIC_EXPORT_INTERVAL", " 5 ", otelx.WithMetricInterval(time.Second)},
+	} {
+		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
+			t.Setenv(tt.env, tt.value)
+			_, err := otelx.Prepare(context.Background(), tt.opt)
+			var envErr *otelx.EnvError
+			if !errors.Is(err, otelx.ErrInvalidValue) || !errors.As(err, &envErr) || envErr.Var != tt.env {
+				t.Fatalf("error %v, want an *EnvError for %s wrapping ErrInvalidValue", err, tt.env)
+			}
+		})
+	}
+	t.Setenv(otelx.EnvSpanBudget, "50")
+	p, err := otelx.Prepare(context.Background(), otelx.WithSampler(sdktrace.AlwaysSample()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(p.Settings, func(s otelx.Setting) bool { return s.Name == "traces.span_budget" })
+	if i < 0 || p.Settings[i].IgnoredEnv != otelx.EnvSpanBudget+"=50" {
+		t.Errorf("settings %+v, want traces.span_budget ignoring %s=50", p.Settings, otelx.EnvSpanBudget)
 	}
 }
