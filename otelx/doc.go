@@ -21,8 +21,11 @@
 // (tracecontext, baggage or none), OTEL_EXPORTER_OTLP_ENDPOINT and its
 // per-signal forms, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TIMEOUT
 // and OTEL_EXPORTER_OTLP_COMPRESSION and their per-signal forms (read by
-// the OTLP/HTTP exporters and checked by Setup first; the certificate
-// variables are read by the exporters alone), OTEL_TRACES_SAMPLER and
+// the OTLP/HTTP exporters and checked by Setup first),
+// OTEL_EXPORTER_OTLP_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and
+// OTEL_EXPORTER_OTLP_CLIENT_KEY and their per-signal forms (read by Setup,
+// which gives the exporters its own HTTP client so that Shutdown closes
+// their connections; a file it cannot use is an error), OTEL_TRACES_SAMPLER and
 // OTEL_TRACES_SAMPLER_ARG, OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER
 // (otlp or none), OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT,
 // OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,6 +52,10 @@ type Telemetry struct {
 	settings  []Setting
 	disabled  bool
 	now       func() time.Time
+
+	// The OTLP exporters' HTTP clients, nil for other exporters: Shutdown
+	// closes their idle connections.
+	traceClient, metricClient *http.Client
 
 	shutdownOnce sync.Once
 	shutdown     chan struct{} // closed when Shutdown starts
@@ -120,7 +125,11 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 		spanExp = cfg.spanExporter
 		t.traces.name = fmt.Sprintf("custom (%T)", spanExp)
 	case "otlp":
-		if spanExp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(r.tracesURL)); err != nil {
+		if t.traceClient, err = newExporterClient("TRACES"); err != nil {
+			return nil, err
+		}
+		if spanExp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(r.tracesURL),
+			otlptracehttp.WithHTTPClient(t.traceClient)); err != nil {
 			return nil, fmt.Errorf("otelx: trace exporter: %w", err)
 		}
 	}
@@ -144,12 +153,21 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 		metricExp = cfg.metricExporter
 		t.metrics.name = fmt.Sprintf("custom (%T)", metricExp)
 	case r.metricsExporter == "otlp":
-		if metricExp, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(r.metricsURL)); err != nil {
+		t.metricClient, err = newExporterClient("METRICS")
+		if err == nil {
+			metricExp, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(r.metricsURL),
+				otlpmetrichttp.WithHTTPClient(t.metricClient))
+			if err != nil {
+				err = fmt.Errorf("otelx: metric exporter: %w", err)
+			}
+		}
+		if err != nil {
 			if t.batch != nil {
 				_ = t.batch.Shutdown(context.WithoutCancel(ctx))
 			}
 			_ = t.sdkTP.Shutdown(context.WithoutCancel(ctx))
-			return nil, fmt.Errorf("otelx: metric exporter: %w", err)
+			t.closeIdleConnections()
+			return nil, err
 		}
 	}
 	if metricExp != nil {
@@ -314,7 +332,11 @@ func (t *Telemetry) ForceFlush(ctx context.Context) error {
 
 // Shutdown flushes what is queued and stops the providers and exporters. If
 // ctx ends first, exports in flight are abandoned and ctx's error is
-// returned; no goroutine of otelx is left running either way. It does not
+// returned; no goroutine of otelx is left running either way, nor any
+// keep-alive connection of the OTLP exporters, with one exception: a user's
+// span exporter (WithSpanExporter) that ignores the cancellation of its
+// context keeps the export goroutine running until it returns, which then
+// shuts that exporter down. It does not
 // reset the globals: spans started afterwards are not recorded. Calls after
 // the first do nothing and return nil.
 func (t *Telemetry) Shutdown(ctx context.Context) error {
@@ -337,9 +359,22 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 			_ = t.leaks.Shutdown(ctx) // never fails; the SDK may skip it
 		}
 		errs = append(errs, t.sdkTP.Shutdown(ctx), t.sdkMP.Shutdown(ctx))
+		t.closeIdleConnections()
 		err = joinOnce(ctx, errs)
 	})
 	return err
+}
+
+// closeIdleConnections closes the keep-alive connections the OTLP
+// exporters left open, so that no goroutine of net/http outlives Shutdown.
+// A connection still busy with an export that Shutdown abandoned is closed
+// by the collector or once idle for 90 seconds.
+func (t *Telemetry) closeIdleConnections() {
+	for _, c := range []*http.Client{t.traceClient, t.metricClient} {
+		if c != nil {
+			c.CloseIdleConnections()
+		}
+	}
 }
 
 // joinOnce joins errs, flattening joined errors, and reports ctx's error
