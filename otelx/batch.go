@@ -169,7 +169,7 @@ func (p *batchProcessor) Shutdown(ctx context.Context) error {
 		}
 		p.cancelExport()
 		p.dropQueued()
-		err = errors.Join(err, panics.Try(func() error { return p.exporter.Shutdown(ctx) }))
+		err = errors.Join(err, guardedCtx(ctx, func() error { return p.exporter.Shutdown(ctx) }))
 	})
 	if err == errShutdownDone {
 		return nil
@@ -308,6 +308,26 @@ func guarded(fn func() error) error {
 	errc := make(chan error, 1)
 	go panics.Guard(fn, func(err error) { errc <- err })
 	return <-errc
+}
+
+// guardedCtx is guarded, but returns ctx's error once ctx ends, without
+// waiting for fn: for a user's exporter called where the caller's context
+// must be honoured (ForceFlush, Shutdown) even if the exporter ignores it.
+// fn's goroutine then runs until fn returns, and its outcome is dropped.
+func guardedCtx(ctx context.Context, fn func() error) error {
+	errc := make(chan error, 1)
+	go panics.Guard(fn, func(err error) { errc <- err })
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-errc: // fn returned too: keep its outcome
+			return err
+		default:
+			return ctx.Err()
+		}
+	}
 }
 
 // queueLen is the number of spans waiting in the queue.

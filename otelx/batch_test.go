@@ -191,3 +191,54 @@ func TestShutdownHonoursContextWhenExporterIgnoresIt(t *testing.T) {
 		t.Fatal("the exporter was not shut down once its export returned")
 	}
 }
+
+// stubbornMetrics is a metric exporter whose exports ignore their context:
+// each blocks until release is closed.
+type stubbornMetrics struct {
+	memMetrics
+	release chan struct{}
+}
+
+func (e *stubbornMetrics) Export(context.Context, *metricdata.ResourceMetrics) error {
+	<-e.release
+	return nil
+}
+
+// TestShutdownHonoursContextWhenMetricExporterIgnoresIt checks that
+// ForceFlush and Shutdown return ctx's error once ctx ends although the
+// user's metric exporter ignores it. Shutdown used to wait forever: the
+// SDK's reader waits for its loop, stuck in the exporter.
+func TestShutdownHonoursContextWhenMetricExporterIgnoresIt(t *testing.T) {
+	exp := &stubbornMetrics{release: make(chan struct{})}
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(exp.release) }) }
+	t.Cleanup(release)
+	tel, err := otelx.Setup(context.Background(), otelx.WithGlobal(false), otelx.WithSpanExporter(&failingExporter{}),
+		otelx.WithMetricExporter(exp), otelx.WithErrorHandler(func(error) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter, _ := tel.MeterProvider().Meter("t").Int64Counter("c")
+	counter.Add(context.Background(), 1)
+	for _, call := range []struct {
+		name string
+		fn   func(context.Context) error
+	}{{"ForceFlush", tel.ForceFlush}, {"Shutdown", tel.Shutdown}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		done := make(chan error, 1)
+		go func() { done <- call.fn(ctx) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s = %v, want context.DeadlineExceeded", call.name, err)
+			}
+		case <-time.After(10 * time.Second):
+			cancel()
+			t.Fatalf("%s did not return 10s after its context ended", call.name)
+		}
+		cancel()
+	}
+	if h := tel.Health(); h.Metrics.FailedExports == 0 {
+		t.Errorf("abandoned metric exports not counted as failed: %+v", h.Metrics)
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/otlpgo/otlpgo/panics"
 	"github.com/otlpgo/otlpgo/sampler"
 )
 
@@ -203,7 +202,9 @@ func (e metricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetri
 	// The exporter may be the user's, called on the SDK's reader
 	// goroutine: a panic or a runtime.Goexit is a failed export, and the
 	// reader goes on.
-	err := e.stats.secrets.err(guarded(func() error { return e.Exporter.Export(ctx, rm) }))
+	// Bounded by ctx: the reader's Shutdown waits for its loop, which is
+	// here, so an exporter ignoring ctx would hang Telemetry.Shutdown.
+	err := e.stats.secrets.err(guardedCtx(ctx, func() error { return e.Exporter.Export(ctx, rm) }))
 	e.stats.record(n, err)
 	if err != nil {
 		handle(e.onError, err)
@@ -211,14 +212,16 @@ func (e metricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetri
 	return err
 }
 
-// ForceFlush flushes the exporter; a panic in it is returned as an error.
+// ForceFlush flushes the exporter; a panic or a Goexit in it is returned
+// as an error, and ctx bounds the wait.
 func (e metricExporter) ForceFlush(ctx context.Context) error {
-	return panics.Try(func() error { return e.Exporter.ForceFlush(ctx) })
+	return guardedCtx(ctx, func() error { return e.Exporter.ForceFlush(ctx) })
 }
 
-// Shutdown shuts the exporter down; a panic in it is returned as an error.
+// Shutdown shuts the exporter down; a panic or a Goexit in it is returned
+// as an error, and ctx bounds the wait.
 func (e metricExporter) Shutdown(ctx context.Context) error {
-	return panics.Try(func() error { return e.Exporter.Shutdown(ctx) })
+	return guardedCtx(ctx, func() error { return e.Exporter.Shutdown(ctx) })
 }
 
 // status derives the one-word status and its reasons.

@@ -334,9 +334,9 @@ func (t *Telemetry) ForceFlush(ctx context.Context) error {
 // ctx ends first, exports in flight are abandoned and ctx's error is
 // returned; no goroutine of otelx is left running either way, nor any
 // keep-alive connection of the OTLP exporters, with one exception: a user's
-// span exporter (WithSpanExporter) that ignores the cancellation of its
-// context keeps the export goroutine running until it returns, which then
-// shuts that exporter down. It does not
+// exporter ([WithSpanExporter], [WithMetricExporter]) that ignores the
+// cancellation of its context keeps the goroutine that called it running
+// until it returns (a span exporter is then shut down by that goroutine). It does not
 // reset the globals: spans started afterwards are not recorded. Calls after
 // the first do nothing and return nil.
 func (t *Telemetry) Shutdown(ctx context.Context) error {
