@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
@@ -47,8 +49,9 @@ var (
 	ErrDuplicateID = errors.New("saga: a saga with this ID is unfinished")
 	// ErrInvalidDefinition is returned by New for a definition without a
 	// name or steps, a step without a name or action, a repeated step
-	// name, or a definition listed twice (the same name, steps and
-	// Version).
+	// name, a name, step name or Version that is not valid UTF-8, a
+	// negative Attempts, or a definition listed twice (the same name,
+	// steps and Version).
 	ErrInvalidDefinition = errors.New("saga: invalid definition")
 )
 
@@ -69,7 +72,8 @@ type Step struct {
 	// none but the context).
 	Timeout time.Duration
 	// Attempts is how many times the action is tried before it fails
-	// permanently (default 3).
+	// permanently (0: the default, 3; negative: New returns
+	// ErrInvalidDefinition).
 	Attempts int
 }
 
@@ -178,10 +182,13 @@ func New(log Log, defs []Definition, opts ...Option) (*Coordinator, error) {
 		if d.Name == "" || len(d.Steps) == 0 {
 			return nil, fmt.Errorf("%w: %q (empty or without steps)", ErrInvalidDefinition, d.Name)
 		}
+		if !utf8.ValidString(d.Name) || !utf8.ValidString(d.Version) {
+			return nil, fmt.Errorf("%w: %q version %q (not UTF-8)", ErrInvalidDefinition, d.Name, d.Version)
+		}
 		seen := map[string]bool{}
 		for _, s := range d.Steps {
-			if s.Name == "" || s.Action == nil || seen[s.Name] {
-				return nil, fmt.Errorf("%w: saga %q: step %q (unnamed, without an action, or repeated)", ErrInvalidDefinition, d.Name, s.Name)
+			if s.Name == "" || s.Action == nil || seen[s.Name] || !utf8.ValidString(s.Name) || s.Attempts < 0 {
+				return nil, fmt.Errorf("%w: saga %q: step %q (unnamed, not UTF-8, without an action, repeated, or negative Attempts)", ErrInvalidDefinition, d.Name, s.Name)
 			}
 			seen[s.Name] = true
 		}
@@ -361,7 +368,9 @@ func (c *Coordinator) drive(ctx context.Context, d *Definition, id string, st st
 				return 0, err
 			}
 			cause = err
-			st.Phase, st.Step, st.Cause, st.Failed = "c", st.Step-1, err.Error(), step.Name
+			// The cause is stored as UTF-8: JSON would write other bytes as
+			// U+FFFD, and the record would not read back as written.
+			st.Phase, st.Step, st.Cause, st.Failed = "c", st.Step-1, strings.ToValidUTF8(err.Error(), "\uFFFD"), step.Name
 		} else {
 			st.Step++
 		}
