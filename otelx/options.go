@@ -124,7 +124,12 @@ func WithSpanBudget(perSecond float64) Option {
 
 // WithSpanExporter replaces the OTLP/HTTP span exporter, for example with
 // tracetest.NewInMemoryExporter() in tests. Health still tracks it: its
-// errors count as failed exports. It wins over OTEL_TRACES_EXPORTER.
+// errors count as failed exports, and so does a panic (returned as a
+// *panics.Error) or a runtime.Goexit (an error wrapping panics.ErrGoexit)
+// in it; exports go on after either. It should return once its context
+// ends: if it does not, [Telemetry.Shutdown] still returns when its own
+// context ends, and the export goroutine ends when the exporter returns.
+// It wins over OTEL_TRACES_EXPORTER.
 func WithSpanExporter(e sdktrace.SpanExporter) Option {
 	return optionFunc(func(c *config) {
 		if e != nil {
@@ -134,8 +139,9 @@ func WithSpanExporter(e sdktrace.SpanExporter) Option {
 }
 
 // WithMetricExporter replaces the OTLP/HTTP metric exporter. Metrics are
-// still read periodically and health tracks the exporter. It wins over
-// OTEL_METRICS_EXPORTER.
+// still read periodically and health tracks the exporter, counting a panic
+// or a runtime.Goexit in it as a failed export, as [WithSpanExporter] does.
+// It wins over OTEL_METRICS_EXPORTER.
 func WithMetricExporter(e sdkmetric.Exporter) Option {
 	return optionFunc(func(c *config) {
 		if e != nil {
@@ -225,7 +231,9 @@ func WithLeakThreshold(d time.Duration) Option {
 }
 
 // WithErrorHandler receives span and metric export errors, which also
-// show in [Telemetry.Health]. The default is otel.Handle, which logs them.
+// show in [Telemetry.Health], with configured header values hidden. The
+// default is otel.Handle, which logs them. A panic or a runtime.Goexit in
+// the handler goes to otel.Handle as an error; exports go on.
 // The SDK's metric reader also reports its errors to otel.Handle itself.
 func WithErrorHandler(h func(error)) Option {
 	return optionFunc(func(c *config) {
