@@ -98,12 +98,12 @@ func crashDefinition(e *effects) saga.Definition {
 		return saga.Step{
 			Name: name,
 			Action: func(_ context.Context, key string, _ []byte) error {
-				if name == "ship" && strings.HasPrefix(key, "fail-") {
+				if name == "ship" && strings.HasPrefix(short(key), "fail-") {
 					return errs.Permanent(errors.New("out of stock"))
 				}
-				return e.apply(key)
+				return e.apply(short(key))
 			},
-			Compensate: func(_ context.Context, key string, _ []byte) error { return e.apply(key) },
+			Compensate: func(_ context.Context, key string, _ []byte) error { return e.apply(short(key)) },
 		}
 	}
 	return saga.Definition{Name: "order", Steps: []saga.Step{step("reserve"), step("charge"), step("ship")}}

@@ -14,7 +14,18 @@
 //
 // A step may run more than once (a crash between doing it and logging it
 // means doing it again), so each receives an idempotency key, the same on
-// every try: make the step harmless to repeat with it. An action's error
+// every try: make the step harmless to repeat with it. The key names the
+// definition, the saga ID and the step, each as its length in bytes, a
+// colon and itself, and then "do" for the action or "undo" for the
+// compensation, separated by '/' — "6:settle/7:trade-7/7:reserve/do" —
+// so that no two steps of any sagas share a key, whatever their names and
+// IDs hold. This form is stable. It replaced "<id>/<step>" and
+// "<id>/<step>/compensate", which two steps could share: a saga in flight
+// across that upgrade gets keys of the new form for its remaining steps
+// and compensations, so a step done before the upgrade and tried again
+// after it is not recognised by its key; finish such sagas (Recover) with
+// the old release before upgrading, or make those steps recognise both
+// forms. An action's error
 // is retried with backoff unless it is errs.Permanent; a permanent failure
 // compensates the steps done, in reverse order. A compensation is retried
 // up to a bound, and past it the saga is marked Stuck and left for a

@@ -43,10 +43,10 @@ func Example() {
 	}
 	// Output:
 	// compensated saga settle trade-7: step confirm failed, compensated: errs: gave up after 1 attempts (permanent error): insufficient margin
-	// do trade-7/reserve
-	// do trade-7/transfer
-	// undo trade-7/transfer/compensate
-	// undo trade-7/reserve/compensate
+	// do 6:settle/7:trade-7/7:reserve/do
+	// do 6:settle/7:trade-7/8:transfer/do
+	// undo 6:settle/7:trade-7/8:transfer/undo
+	// undo 6:settle/7:trade-7/7:reserve/undo
 }
 
 // After a restart, Recover drives every saga the log holds to its end.

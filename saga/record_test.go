@@ -30,7 +30,7 @@ func stopAt(j *journal, cancel context.CancelFunc, stop string, undo bool, fail 
 					cancel()
 					return ctx.Err()
 				}
-				j.add("do " + key)
+				j.add("do " + short(key))
 				return nil
 			},
 			Compensate: func(ctx context.Context, key string, _ []byte) error {
@@ -38,7 +38,7 @@ func stopAt(j *journal, cancel context.CancelFunc, stop string, undo bool, fail 
 					cancel()
 					return ctx.Err()
 				}
-				j.add("undo " + key)
+				j.add("undo " + short(key))
 				return nil
 			},
 		})

@@ -64,3 +64,39 @@ func TestNewRejectsNegativeAttempts(t *testing.T) {
 		t.Errorf("New with Attempts -1 = %v, want ErrInvalidDefinition", err)
 	}
 }
+
+// TestIdempotencyKeysDoNotCollide: IDs and step names may hold '/', and
+// two definitions may share IDs: no two steps get the same key.
+func TestIdempotencyKeysDoNotCollide(t *testing.T) {
+	j := &journal{}
+	step := func(name string) saga.Step {
+		return saga.Step{Name: name,
+			Action:     func(_ context.Context, key string, _ []byte) error { j.add(key); return nil },
+			Compensate: func(_ context.Context, key string, _ []byte) error { j.add(key); return nil }}
+	}
+	fail := saga.Step{Name: "fail", Action: func(context.Context, string, []byte) error {
+		return errs.Permanent(errors.New("no"))
+	}}
+	c := newCoordinator(t, saga.NewMemoryLog(),
+		saga.Definition{Name: "one", Steps: []saga.Step{step("c")}},
+		saga.Definition{Name: "two", Steps: []saga.Step{step("b/c")}},
+		saga.Definition{Name: "three", Steps: []saga.Step{step("x"), step("x/compensate"), fail}},
+		saga.Definition{Name: "one/2:a", Steps: []saga.Step{step("c")}},
+	)
+	ctx := context.Background()
+	c.Run(ctx, "one", "a/b", nil)
+	c.Run(ctx, "two", "a", nil)
+	c.Run(ctx, "three", "a", nil)
+	c.Run(ctx, "one", "2:a/1:c", nil)
+	c.Run(ctx, "one/2:a", "c", nil)
+	seen := map[string]bool{}
+	for _, k := range j.list() {
+		if seen[k] {
+			t.Errorf("key %q given to two steps (all: %q)", k, j.list())
+		}
+		seen[k] = true
+	}
+	if len(seen) != 8 {
+		t.Errorf("%d keys, want 8: %q", len(seen), j.list())
+	}
+}

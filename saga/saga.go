@@ -59,7 +59,9 @@ var (
 // it. Both receive an idempotency key, the same every time the step is
 // tried (after a crash too), and the saga's input: a step may run more
 // than once, and must do no harm when it does (use the key, for example
-// with a unique constraint). An action's error is retried (up to
+// with a unique constraint); its form is in the package doc, and differs
+// between a step's action and its compensation, between steps, sagas and
+// definitions. An action's error is retried (up to
 // Attempts, with backoff) unless it is errs.Permanent; a permanent
 // failure compensates the steps done before it. A compensation is retried
 // (up to the coordinator's bound) until it succeeds; past the bound the
@@ -360,7 +362,7 @@ func (c *Coordinator) drive(ctx context.Context, d *Definition, id string, st st
 	var cause error
 	for st.Phase == "f" && st.Step < len(d.Steps) {
 		step := &d.Steps[st.Step]
-		if err := c.runAction(ctx, id, step, st.Input); err != nil {
+		if err := c.runAction(ctx, d.Name, id, step, st.Input); err != nil {
 			if callerEnded(ctx, err) {
 				// The caller gave up, not the step: leave the saga where it
 				// is for Recover rather than compensate it.
@@ -391,7 +393,7 @@ func (c *Coordinator) drive(ctx context.Context, d *Definition, id string, st st
 	}
 	for st.Step >= 0 {
 		step := &d.Steps[st.Step]
-		if err := c.runCompensation(ctx, id, step, st.Input); err != nil {
+		if err := c.runCompensation(ctx, d.Name, id, step, st.Input); err != nil {
 			if callerEnded(ctx, err) {
 				errs.Record(span, err)
 				return 0, err
@@ -429,14 +431,14 @@ func callerEnded(ctx context.Context, err error) bool {
 }
 
 // runAction tries a step's action up to its attempts.
-func (c *Coordinator) runAction(ctx context.Context, id string, s *Step, input []byte) error {
+func (c *Coordinator) runAction(ctx context.Context, d, id string, s *Step, input []byte) error {
 	ctx, span := c.inst.tracer.Start(ctx, "step "+s.Name)
 	defer span.End()
 	attempts := s.Attempts
 	if attempts == 0 {
 		attempts = 3
 	}
-	key := id + "/" + s.Name
+	key := idempotencyKey(d, id, s.Name, false)
 	_, err := errs.Retry(ctx, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, call(ctx, s.Timeout, s.Action, key, input)
 	}, errs.WithMaxAttempts(attempts), errs.WithBackoff(c.cfg.backoff, c.cfg.maxBackoff))
@@ -445,13 +447,13 @@ func (c *Coordinator) runAction(ctx context.Context, id string, s *Step, input [
 }
 
 // runCompensation retries a step's compensation up to the bound.
-func (c *Coordinator) runCompensation(ctx context.Context, id string, s *Step, input []byte) error {
+func (c *Coordinator) runCompensation(ctx context.Context, d, id string, s *Step, input []byte) error {
 	if s.Compensate == nil {
 		return nil
 	}
 	ctx, span := c.inst.tracer.Start(ctx, "compensate "+s.Name)
 	defer span.End()
-	key := id + "/" + s.Name + "/compensate"
+	key := idempotencyKey(d, id, s.Name, true)
 	_, err := errs.Retry(ctx, func(ctx context.Context) (struct{}, error) {
 		err := call(ctx, s.Timeout, s.Compensate, key, input)
 		if errs.IsPermanent(err) { // a compensation is retried whatever it says
@@ -461,6 +463,20 @@ func (c *Coordinator) runCompensation(ctx context.Context, id string, s *Step, i
 	}, errs.WithMaxAttempts(c.cfg.compensationAttempts), errs.WithBackoff(c.cfg.backoff, c.cfg.maxBackoff))
 	errs.Record(span, err)
 	return err
+}
+
+// idempotencyKey is the key a step's action (or compensation) receives:
+// the definition name, the saga ID and the step name, each as its length
+// in bytes, a colon and itself, then "do" or "undo", separated by '/':
+// "6:settle/7:trade-7/7:reserve/do". The lengths make it injective (no two
+// steps of any sagas share a key, whatever bytes the parts hold) and it
+// is printable when the parts are.
+func idempotencyKey(def, id, step string, compensate bool) string {
+	kind := "do"
+	if compensate {
+		kind = "undo"
+	}
+	return fmt.Sprintf("%d:%s/%d:%s/%d:%s/%s", len(def), def, len(id), id, len(step), step, kind)
 }
 
 // call runs fn with an optional timeout, turning a panic into an error.

@@ -1,0 +1,4 @@
+package saga
+
+// IdempotencyKey is idempotencyKey, for the tests' expectations.
+var IdempotencyKey = idempotencyKey
