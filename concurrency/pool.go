@@ -259,8 +259,8 @@ func (p *WorkerPool[In, Out]) runBatch(w *workerState[In, Out]) {
 		p.execute(w, t)
 		w.done(t)
 	}
+	w.busy.n.Store(0) // before the count down, so a Run that returns sees nothing in flight
 	w.countDown()
-	w.busy.n.Store(0)
 	w.batch = nil
 }
 
