@@ -58,6 +58,11 @@
 // existed carry none and are reported as ErrDefinitionChanged: let
 // Recover finish them with the release that wrote them before upgrading.
 //
+// A step that panics fails permanently (the panic is a *panics.Error). A
+// step that calls runtime.Goexit ends the goroutine that called Run or
+// Recover, which does not return; the saga stays in the log, where it
+// was, and the next Recover finishes it.
+//
 // Telemetry: a span per saga ("saga <name>") with a child per step and
 // compensation, and counters saga.started, saga.completed,
 // saga.compensated and saga.stuck.

@@ -3,6 +3,8 @@ package saga_test
 import (
 	"context"
 	"errors"
+	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/otlpgo/otlpgo/errs"
@@ -100,3 +102,45 @@ func TestIdempotencyKeysDoNotCollide(t *testing.T) {
 		t.Errorf("%d keys, want 8: %q", len(seen), j.list())
 	}
 }
+
+// TestRecoverAfterAGoexitInAStep: a step that calls runtime.Goexit ends
+// the goroutine that called Recover; the saga stays in the log, and the
+// next Recover drives it (was: skipped forever as in flight).
+func TestRecoverAfterAGoexitInAStep(t *testing.T) {
+	log := saga.NewMemoryLog()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	exits := atomic.Bool{}
+	exits.Store(true)
+	done := 0
+	def := saga.Definition{Name: "x", Steps: []saga.Step{
+		{Name: "a", Action: func(ctx context.Context, _ string, _ []byte) error {
+			if ctx.Value(leaveKey{}) != nil {
+				cancel()
+				return ctx.Err()
+			}
+			if exits.Load() {
+				runtime.Goexit()
+			}
+			done++
+			return nil
+		}},
+	}}
+	c := newCoordinator(t, log, def)
+	if out, err := c.Run(context.WithValue(ctx, leaveKey{}, true), "x", "s1", nil); out != 0 || err == nil {
+		t.Fatalf("Run = %v, %v", out, err)
+	}
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		c.Recover(context.Background())
+		t.Error("Recover returned after a Goexit")
+	}()
+	<-ended
+	exits.Store(false)
+	if n, err := c.Recover(context.Background()); n != 1 || err != nil || done != 1 {
+		t.Fatalf("Recover after a Goexit = %d, %v (step done %d times)", n, err, done)
+	}
+}
+
+type leaveKey struct{}

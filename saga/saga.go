@@ -216,6 +216,10 @@ func New(log Log, defs []Definition, opts ...Option) (*Coordinator, error) {
 // among unfinished sagas (ErrDuplicateID); use it to find the saga again.
 // An error writing the log, or ctx ending, stops the saga where it is, to
 // be finished by Recover; Run then returns that error and outcome 0.
+// A step that panics fails permanently with the panic as a *panics.Error.
+// A step that calls runtime.Goexit (t.FailNow in a test) ends the
+// goroutine that called Run, which does not return: the saga stays in the
+// log where it was, and Recover (of this coordinator too) finishes it.
 func (c *Coordinator) Run(ctx context.Context, def, id string, input []byte) (Outcome, error) {
 	if c == nil || c.log == nil {
 		return 0, ErrNoLog
@@ -250,7 +254,9 @@ func (c *Coordinator) Run(ctx context.Context, def, id string, input []byte) (Ou
 // and Recover reports it with a *RecordError and goes on with the others.
 // It returns how many sagas it drove to an end, and the errors of those it
 // could not (joined: errs.Split lists them). A damaged log is an error
-// wrapping ErrCorrupt, and nothing is driven.
+// wrapping ErrCorrupt, and nothing is driven. A step that calls
+// runtime.Goexit ends the goroutine that called Recover, as in Run; its
+// saga stays in the log for the next Recover.
 func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 	if c == nil || c.log == nil {
 		return 0, ErrNoLog
@@ -272,23 +278,35 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 		if st.Phase == "s" {
 			continue
 		}
-		if _, running := c.inflight.LoadOrStore(r.ID, true); running {
-			continue // Run or another Recover is driving it
+		drove, err := c.recoverOne(ctx, pass, v, r.ID, st)
+		if err != nil {
+			errsOut.Add(err)
+		} else if drove {
+			n++
 		}
-		if _, stale := pass.driven.Load(r.ID); stale {
-			c.release(r.ID) // driven since the log was read: the next Recover sees it as it is
-			continue
-		}
-		out, err := c.drive(ctx, &v.def, r.ID, st)
-		c.release(r.ID)
-		var se *StepError
-		if (err != nil && !errors.As(err, &se)) || out == Stuck {
-			errsOut.Add(fmt.Errorf("saga %s: %w", r.ID, err))
-			continue
-		}
-		n++
 	}
 	return n, errsOut.Err()
+}
+
+// recoverOne drives one saga Recover found, unless it is being driven
+// here or was since the log was read. It marks the saga in flight and
+// releases it in a deferred call, so that a step's runtime.Goexit (which
+// ends the goroutine) does not leave it marked, skipped by every later
+// Recover.
+func (c *Coordinator) recoverOne(ctx context.Context, pass *recoverPass, v *defVersion, id string, st state) (bool, error) {
+	if _, running := c.inflight.LoadOrStore(id, true); running {
+		return false, nil // Run or another Recover is driving it
+	}
+	defer c.release(id)
+	if _, stale := pass.driven.Load(id); stale {
+		return false, nil // driven since the log was read: the next Recover sees it as it is
+	}
+	out, err := c.drive(ctx, &v.def, id, st)
+	var se *StepError
+	if (err != nil && !errors.As(err, &se)) || out == Stuck {
+		return false, fmt.Errorf("saga %s: %w", id, err)
+	}
+	return true, nil
 }
 
 // recoverPass is one Recover call's view of the sagas driven since it
