@@ -27,10 +27,14 @@ const scope = "github.com/otlpgo/otlpgo/cmd/otlpgo-demo"
 // instrument is the one the demo trades.
 const instrument = "DEMO"
 
+// Every order is priced from lowPrice to highPrice, so no trade happens
+// outside them.
+const lowPrice, highPrice = 100, 119
+
 // riskConfig is the demo's pre-trade limits. The per-order quantity limit
 // is lowered to tightQuantity in the last phase (a hot SetConfig), which
 // rejects about a fifth of orders; a price band of 25% around the last
-// trade (prices stay within 100 to 119) catches the occasional
+// trade (prices stay within lowPrice to highPrice) catches the occasional
 // fat-fingered price.
 func riskConfig(maxQty int64) risk.Config {
 	return risk.Config{
@@ -161,7 +165,7 @@ func (w *workload) submitLoop(ctx context.Context, seed uint64, s schedule, work
 		o := orderbook.Order{
 			Side:  orderbook.Side(1 + rng.IntN(2)),
 			Kind:  orderbook.Limit,
-			Price: orderbook.Price(100 + rng.IntN(20)),
+			Price: orderbook.Price(lowPrice + rng.IntN(highPrice-lowPrice+1)),
 			Qty:   orderbook.Qty(rng.IntN(1000) + 1),
 			Owner: seed + 1,
 		}
@@ -242,8 +246,17 @@ func (w *workload) place(ctx context.Context, o orderbook.Order) (orderbook.Orde
 func (w *workload) riskCheck(ctx context.Context, o orderbook.Order) error {
 	ctx, span := w.tracer.Start(ctx, "risk.check")
 	defer span.End()
+	price := int64(o.Price)
+	if o.Kind == orderbook.Market {
+		// A market order has no limit, and risk refuses a fill through the
+		// price it checked: check it at the worst price it can trade at.
+		price = highPrice
+		if o.Side == orderbook.Sell {
+			price = lowPrice
+		}
+	}
 	d := w.risk.Check(ctx, risk.Order{ID: uint64(o.ID), Account: accountName(o.Owner), Instrument: instrument,
-		Side: risk.Side(o.Side), Price: int64(o.Price), Qty: int64(o.Qty)})
+		Side: risk.Side(o.Side), Price: price, Qty: int64(o.Qty)})
 	if d.Allowed {
 		return nil
 	}
