@@ -54,7 +54,11 @@
 // reason), and goes on with the others; errs.Split lists the joined
 // errors. A damaged bbolt file, or a record whose checksum fails, is an
 // error wrapping ErrCorrupt from OpenBoltLog or Recover, never a panic,
-// and the file is left as it was. Records written before versions
+// and the file is left as it was. A bbolt file written by the first
+// release is not converted behind the operator's back (the first
+// release, rolled back to, would find it empty): OpenBoltLog refuses it
+// with ErrLegacyLog and leaves it as it is; finish its sagas with the
+// first release, or convert it with ConvertBoltLog. Records written before versions
 // existed carry none and are reported as ErrDefinitionChanged: let
 // Recover finish them with the release that wrote them before upgrading.
 //

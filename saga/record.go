@@ -19,6 +19,11 @@ var (
 	// The error names the page or record; the file is left as it was, for
 	// an operator.
 	ErrCorrupt = txlog.ErrCorrupt
+	// ErrLegacyLog is returned (wrapped) by OpenBoltLog for a bbolt file
+	// written by the first release, which it leaves as it is, so that the
+	// first release, rolled back to, still reads it: finish its sagas with
+	// that release, or convert the file (ConvertBoltLog).
+	ErrLegacyLog = txlog.ErrLegacyFormat
 	// ErrDefinitionChanged is the cause in a *RecordError for a saga
 	// written by a version of its definition that the coordinator was not
 	// given: other steps (added, removed, renamed or reordered), or

@@ -28,8 +28,25 @@ func NewMemoryLog() Log { return txlog.NewMemory() }
 
 // OpenBoltLog opens (creating if needed) a log in a bbolt file, the
 // default for a single coordinator process. Concurrent sagas' writes
-// share one synced commit.
-func OpenBoltLog(path string) (Log, error) { return txlog.OpenBolt(path) }
+// share one synced commit. A file written by the first release is
+// refused with an error wrapping ErrLegacyLog and left as it is (see
+// ConvertBoltLog). A symbolic link at path whose target does not exist is
+// an error wrapping fs.ErrNotExist: no log is created in its place.
+func OpenBoltLog(path string) (Log, error) {
+	l, err := txlog.OpenBolt(path)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// ConvertBoltLog converts a bbolt log file written by the first release
+// to the current format, which OpenBoltLog reads, in one transaction.
+// The first release then reads the file as an empty log: convert only
+// once it is gone for good, or once it has finished its sagas. A file in
+// the current format is left as it is; a missing file is an error
+// wrapping fs.ErrNotExist, a damaged one ErrCorrupt.
+func ConvertBoltLog(path string) error { return txlog.ConvertBolt(path) }
 
 // NewPostgresLog returns a log in a PostgreSQL table (created if missing)
 // that several coordinator processes share: each names itself owner, and

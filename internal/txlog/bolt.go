@@ -22,7 +22,8 @@ import (
 // The file holds two buckets: records (ID → framed state, see frame.go)
 // and meta (the format, and how many records there are, so that a
 // record lost to damage is found). A file of the first release holds one
-// bucket, legacyBucket, of unframed JSON states; OpenBolt converts it.
+// bucket, legacyBucket, of unframed JSON states; OpenBolt refuses it
+// (ErrLegacyFormat) and ConvertBolt converts it.
 var (
 	recordsBucket = []byte("otlpgo-txlog-records")
 	metaBucket    = []byte("otlpgo-txlog-meta")
@@ -50,14 +51,44 @@ var _ Log = (*Bolt)(nil)
 
 // OpenBolt opens the log file at path, creating it if it does not exist.
 // An existing file must be a whole log: an empty, truncated or damaged
-// file is an error wrapping ErrCorrupt, and it is left as it is. A second
-// process opening the same file waits up to a second for the lock and
-// then fails. Opening reads the whole file (a log holds unfinished
-// transactions only, and stays small).
-func OpenBolt(path string) (*Bolt, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+// file is an error wrapping ErrCorrupt, and it is left as it is. A file
+// of the first release is not converted: OpenBolt returns an error
+// wrapping ErrLegacyFormat and leaves it as it is (see ConvertBolt). A
+// symbolic link at path whose target does not exist is an error wrapping
+// fs.ErrNotExist, not replaced by a new log. A second process opening the
+// same file waits up to a second for the lock and then fails. Opening
+// reads the whole file (a log holds unfinished transactions only, and
+// stays small).
+func OpenBolt(path string) (*Bolt, error) { return openBolt(path, false) }
+
+// ConvertBolt converts a log file of the first release at path to the
+// current format, in one transaction: it frames and counts its records
+// and deletes the first release's bucket, so that the first release
+// then reads the file as an empty log. Run it once the first release is
+// gone for good (or once it has finished its transactions). A file
+// already in the current format is left as it is; a missing file is an
+// error wrapping fs.ErrNotExist; a damaged one, ErrCorrupt.
+func ConvertBolt(path string) error {
+	l, err := openBolt(path, true)
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
+
+func openBolt(path string, convert bool) (*Bolt, error) {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !convert:
 		if err := createBolt(path); err != nil {
 			return nil, fmt.Errorf("txlog: create %s: %w", path, err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("txlog: open %s: %w", path, err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			target, _ := os.Readlink(path)
+			return nil, fmt.Errorf("txlog: open %s: a symbolic link to %q, which does not exist (a log is not created through a dangling link): %w", path, target, fs.ErrNotExist)
 		}
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -88,8 +119,11 @@ func OpenBolt(path string) (*Bolt, error) {
 	}
 	db.MaxBatchDelay = 2 * time.Millisecond
 	l := &Bolt{db: db}
-	if err := l.check(); err != nil {
+	if err := l.check(convert); err != nil {
 		_ = guard(db.Close)
+		if errors.Is(err, ErrLegacyFormat) {
+			return nil, fmt.Errorf("txlog: open %s: %w", path, err)
+		}
 		return nil, corrupt(path, err)
 	}
 	return l, nil
@@ -118,9 +152,21 @@ func guard(fn func() error) error {
 
 // createBolt writes a new empty log next to path and renames it into
 // place, so that a crash never leaves an empty or half-made log at path.
+//
+// The new file has a name of its own (os.CreateTemp), so that no file of
+// someone else's is removed, and is linked to path rather than renamed
+// over it, so that whatever appeared at path meanwhile (a file, a
+// symbolic link) is never replaced: the link then fails, and path is
+// opened as it is.
 func createBolt(path string) error {
-	tmp := path + ".new"
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".new-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Close(); err != nil {
 		return err
 	}
 	db, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second})
@@ -131,19 +177,21 @@ func createBolt(path string) error {
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	dir, err := os.Open(filepath.Dir(path))
 	if err != nil {
 		return err
 	}
-	defer dir.Close()
-	return dir.Sync()
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil // made meanwhile: opened as it is
+		}
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 func initBuckets(tx *bolt.Tx) error {
@@ -161,8 +209,9 @@ func initBuckets(tx *bolt.Tx) error {
 }
 
 // check runs at open: bbolt's consistency check, the file's buckets (a
-// file of the first release is converted), and every record.
-func (l *Bolt) check() error {
+// file of the first release is ErrLegacyFormat, or converted if convert),
+// and every record.
+func (l *Bolt) check(convert bool) error {
 	return guard(func() error {
 		err := l.db.View(func(tx *bolt.Tx) (first error) {
 			for err := range tx.Check() { // drain: Check's goroutine sends them all
@@ -200,6 +249,8 @@ func (l *Bolt) check() error {
 		switch {
 		case err != nil:
 			return err
+		case legacy && !convert:
+			return fmt.Errorf("%w: finish its transactions with the first release, or convert it (ConvertBolt), after which the first release reads it as empty", ErrLegacyFormat)
 		case legacy:
 			return l.db.Update(convertLegacy)
 		case empty:

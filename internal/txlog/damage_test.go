@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -239,8 +240,11 @@ func TestBoltRefusesEmptyFile(t *testing.T) {
 }
 
 // TestBoltConvertsFirstReleaseFile: a log written by the first release
-// (one bucket of unframed JSON states) opens with its records, framed
-// from then on; one holding something else is ErrCorrupt.
+// (one bucket of unframed JSON states) is refused by OpenBolt with
+// ErrLegacyFormat and left as it was, byte for byte (the first release,
+// rolled back to, still reads its records); ConvertBolt converts it, and
+// it then opens with its records, framed; one holding something else is
+// ErrCorrupt.
 func TestBoltConvertsFirstReleaseFile(t *testing.T) {
 	for _, tc := range []struct {
 		values []string
@@ -266,14 +270,36 @@ func TestBoltConvertsFirstReleaseFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for range 2 { // converted once, then read as it is
-			l, err := txlog.OpenBolt(path)
-			if !tc.ok {
-				if !errors.Is(err, txlog.ErrCorrupt) {
-					t.Fatalf("a first-release log holding %q: %v", tc.values, err)
+		before, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if l, err := txlog.OpenBolt(path); !errors.Is(err, txlog.ErrLegacyFormat) || errors.Is(err, txlog.ErrCorrupt) {
+				if l != nil {
+					l.Close()
 				}
-				break
+				t.Fatalf("OpenBolt of a first-release log: %v, want ErrLegacyFormat", err)
 			}
+			if after, err := os.ReadFile(path); err != nil || !bytes.Equal(after, before) {
+				t.Fatalf("OpenBolt changed a first-release log (%v)", err)
+			}
+		}
+		err = txlog.ConvertBolt(path)
+		if !tc.ok {
+			if !errors.Is(err, txlog.ErrCorrupt) {
+				t.Fatalf("converting a first-release log holding %q: %v", tc.values, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := txlog.ConvertBolt(path); err != nil { // converted: left as it is
+			t.Fatal(err)
+		}
+		for range 2 {
+			l, err := txlog.OpenBolt(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -289,6 +315,45 @@ func TestBoltConvertsFirstReleaseFile(t *testing.T) {
 			}
 			l.Close()
 		}
+	}
+	if err := txlog.ConvertBolt(filepath.Join(t.TempDir(), "missing.db")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("ConvertBolt of a missing file: %v", err)
+	}
+}
+
+// TestBoltDoesNotReplaceADanglingLink: a symbolic link at the path whose
+// target does not exist is an error wrapping fs.ErrNotExist, and stays;
+// a file at <path>.new is not someone's to delete.
+func TestBoltDoesNotReplaceADanglingLink(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "log.db")
+	if err := os.Symlink(filepath.Join(dir, "elsewhere", "log.db"), path); err != nil {
+		t.Skip(err)
+	}
+	if l, err := txlog.OpenBolt(path); !errors.Is(err, fs.ErrNotExist) {
+		if l != nil {
+			l.Close()
+		}
+		t.Fatalf("OpenBolt through a dangling link: %v", err)
+	}
+	if fi, err := os.Lstat(path); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v, %v", fi, err)
+	}
+
+	path = filepath.Join(dir, "other.db")
+	if err := os.WriteFile(path+".new", []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := txlog.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if b, err := os.ReadFile(path + ".new"); err != nil || string(b) != "mine" {
+		t.Fatalf("%s.new: %q, %v", path, b, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 3 {
+		t.Fatalf("files left: %v", ents)
 	}
 }
 

@@ -11,8 +11,11 @@
 // and reads every record; each record's value carries a CRC-32C of its
 // key and state, and the file a count of its records, so that damage to
 // data pages (which bbolt does not checksum) is found too. Only a missing
-// file is created, atomically (written aside, then renamed). A file of
-// the first release (unframed records) is converted when opened.
+// file is created, atomically (written aside under a name of its own,
+// then linked into place, never over anything). A file of the first
+// release (unframed records) is refused with ErrLegacyFormat and left as
+// it is, so that the first release, rolled back to, still reads it;
+// ConvertBolt converts it when the operator says so.
 // TestBoltDamageMatrix damages a real log in some 660 ways (truncations,
 // flipped bytes in every page) and checks each ends in ErrCorrupt or in
 // reading back exactly what was written.
@@ -40,6 +43,11 @@ var (
 	// (the page, the record's key). The log is left as it was, for an
 	// operator: nothing is repaired or dropped.
 	ErrCorrupt = errors.New("txlog: log is damaged")
+	// ErrLegacyFormat is returned by OpenBolt for a log file written by
+	// the first release (unframed records), which it leaves as it is:
+	// finish its transactions with that release, or convert the file with
+	// ConvertBolt (after which that release reads it as an empty log).
+	ErrLegacyFormat = errors.New("txlog: log file of the first release, not converted")
 )
 
 // Record is one unfinished transaction's last written state.
