@@ -3,6 +3,7 @@ package saga_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -144,3 +145,39 @@ func TestRecoverAfterAGoexitInAStep(t *testing.T) {
 }
 
 type leaveKey struct{}
+
+// TestCompensationRetriesAWrappedPermanentError: a compensation is retried
+// whatever it returns, a Permanent error at any depth too.
+func TestCompensationRetriesAWrappedPermanentError(t *testing.T) {
+	errDown := errors.New("ledger down")
+	for name, wrap := range map[string]func(error) error{
+		"wrapped": func(e error) error { return fmt.Errorf("db: %w", errs.Permanent(e)) },
+		"twice":   func(e error) error { return errs.Permanent(errs.Permanent(e)) },
+		"joined":  func(e error) error { return errors.Join(errors.New("x"), errs.Permanent(e)) },
+	} {
+		tries := 0
+		def := saga.Definition{Name: "x", Steps: []saga.Step{
+			{Name: "a", Action: func(context.Context, string, []byte) error { return nil },
+				Compensate: func(context.Context, string, []byte) error {
+					if tries++; tries < 3 {
+						return wrap(errDown)
+					}
+					return nil
+				}},
+			{Name: "b", Action: func(context.Context, string, []byte) error { return errs.Permanent(errDeclined) }},
+		}}
+		out, err := newCoordinator(t, saga.NewMemoryLog(), def).Run(context.Background(), "x", "s", nil)
+		if out != saga.Compensated || tries != 3 {
+			t.Errorf("%s: Run = %v, %v after %d tries of the compensation, want compensated after 3", name, out, err, tries)
+		}
+		c, err := saga.New(saga.NewMemoryLog(), []saga.Definition{{Name: "x", Steps: []saga.Step{
+			def.Steps[0], def.Steps[1]}}}, saga.WithBackoff(1, 1), saga.WithCompensationAttempts(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tries = -10
+		if out, err := c.Run(context.Background(), "x", "s", nil); out != saga.Stuck || !errors.Is(err, errDown) || tries != -8 {
+			t.Errorf("%s: Run past the bound = %v, %v after %d tries", name, out, err, tries+10)
+		}
+	}
+}

@@ -81,7 +81,8 @@ var (
 // definitions. An action's error is retried (up to
 // Attempts, with backoff) unless it is errs.Permanent; a permanent
 // failure compensates the steps done before it. A compensation is retried
-// (up to the coordinator's bound) until it succeeds; past the bound the
+// (up to the coordinator's bound) until it succeeds, whatever it returns
+// (an errs.Permanent error too, at any depth); past the bound the
 // saga is Stuck and needs attention.
 type Step struct {
 	Name       string
@@ -491,14 +492,33 @@ func (c *Coordinator) runCompensation(ctx context.Context, d, id string, s *Step
 	key := idempotencyKey(d, id, s.Name, true)
 	_, err := errs.Retry(ctx, func(ctx context.Context) (struct{}, error) {
 		err := call(ctx, s.Timeout, s.Compensate, key, input)
-		if errs.IsPermanent(err) { // a compensation is retried whatever it says
-			err = errors.Unwrap(err)
+		if errs.IsPermanent(err) {
+			// A compensation is retried whatever it says: hide the mark,
+			// at whatever depth, from Retry.
+			err = hiddenPermanent{err}
 		}
 		return struct{}{}, err
 	}, errs.WithMaxAttempts(c.cfg.compensationAttempts), errs.WithBackoff(c.cfg.backoff, c.cfg.maxBackoff))
+	var re *errs.RetryError
+	if errors.As(err, &re) { // give the attempts' errors back as they were
+		cp := *re
+		cp.Errs = slices.Clone(re.Errs)
+		for i, e := range cp.Errs {
+			if h, ok := e.(hiddenPermanent); ok {
+				cp.Errs[i] = h.err
+			}
+		}
+		err = &cp
+	}
 	errs.Record(span, err)
 	return err
 }
+
+// hiddenPermanent is a compensation's permanent error as Retry sees it:
+// the same message, and no Unwrap, so that Retry tries again.
+type hiddenPermanent struct{ err error }
+
+func (h hiddenPermanent) Error() string { return h.err.Error() }
 
 // idempotencyKey is the key a step's action (or compensation) receives:
 // the definition name, the saga ID and the step name, each as its length
