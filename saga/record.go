@@ -103,6 +103,10 @@ func decodeState(b []byte) (state, error) {
 		return state{}, fmt.Errorf("not a saga record: %v", err)
 	}
 	if st.Steps == "" {
+		if st.Def == "" || (st.Phase != "f" && st.Phase != "c" && st.Phase != "s") {
+			// null, {}, or no record of the first release either.
+			return state{}, errors.New("not a saga record: no definition name, phase or version")
+		}
 		return st, errUnversioned
 	}
 	if !bytes.Equal(st.encode(), b) {

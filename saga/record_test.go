@@ -197,6 +197,10 @@ func TestRecoverQuarantinesBadRecords(t *testing.T) {
 		"unknown definition":        {edit(`"d":"transfer"`, `"d":"refund"`), saga.ErrUnknownSaga},
 		"other steps":               {edit(`"f":"`, `"f":"0`), saga.ErrDefinitionChanged},
 		"unversioned":               {[]byte(`{"d":"transfer","p":"f","s":1}`), saga.ErrDefinitionChanged},
+		"null":                      {[]byte(`null`), saga.ErrBadRecord},
+		"empty object":              {[]byte(`{}`), saga.ErrBadRecord},
+		"unversioned, no phase":     {[]byte(`{"d":"transfer","s":1}`), saga.ErrBadRecord},
+		"unversioned, no name":      {[]byte(`{"p":"f","s":1}`), saga.ErrBadRecord},
 	}
 	log := saga.NewMemoryLog()
 	ctx := context.Background()
