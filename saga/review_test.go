@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/otlpgo/otlpgo/errs"
+	"github.com/otlpgo/otlpgo/internal/txlog"
+	"github.com/otlpgo/otlpgo/panics"
 	"github.com/otlpgo/otlpgo/saga"
 )
 
@@ -178,6 +180,104 @@ func TestCompensationRetriesAWrappedPermanentError(t *testing.T) {
 		tries = -10
 		if out, err := c.Run(context.Background(), "x", "s", nil); out != saga.Stuck || !errors.Is(err, errDown) || tries != -8 {
 			t.Errorf("%s: Run past the bound = %v, %v after %d tries", name, out, err, tries+10)
+		}
+	}
+}
+
+// panickingLog panics in the method named.
+type panickingLog struct {
+	saga.Log
+	in string
+}
+
+func (l *panickingLog) Create(ctx context.Context, id string, s []byte) error {
+	if l.in == "Create" {
+		panic("create")
+	}
+	return l.Log.Create(ctx, id, s)
+}
+
+func (l *panickingLog) Save(ctx context.Context, id string, s []byte) error {
+	if l.in == "Save" {
+		panic("save")
+	}
+	return l.Log.Save(ctx, id, s)
+}
+
+func (l *panickingLog) Delete(ctx context.Context, id string) error {
+	if l.in == "Delete" {
+		panic("delete")
+	}
+	return l.Log.Delete(ctx, id)
+}
+
+func (l *panickingLog) Claim(ctx context.Context) ([]txlog.Record, error) {
+	if l.in == "Claim" {
+		panic("claim")
+	}
+	return l.Log.Claim(ctx)
+}
+
+// TestALogThatPanicsIsAnError: a user's Log that panics makes Run and
+// Recover return a *panics.Error, not panic; the saga stays for Recover.
+func TestALogThatPanicsIsAnError(t *testing.T) {
+	ok := func(context.Context, string, []byte) error { return nil }
+	def := saga.Definition{Name: "x", Steps: []saga.Step{{Name: "a", Action: ok}}}
+	for _, in := range []string{"Create", "Save", "Delete", "Claim"} {
+		log := &panickingLog{Log: saga.NewMemoryLog(), in: in}
+		c := newCoordinator(t, log, def)
+		var pe *panics.Error
+		out, err := runSafely(func() (saga.Outcome, error) { return c.Run(context.Background(), "x", "s", nil) })
+		if in == "Claim" {
+			out, err = runSafely(func() (saga.Outcome, error) { n, err := c.Recover(context.Background()); return saga.Outcome(n), err })
+		}
+		if out != 0 || !errors.As(err, &pe) {
+			t.Errorf("%s panics: %v, %v; want a *panics.Error", in, out, err)
+		}
+		log.in = ""
+		if n, err := c.Recover(context.Background()); err != nil || (in == "Save" || in == "Delete") != (n == 1) {
+			t.Errorf("%s panicked, then Recover = %d, %v", in, n, err)
+		}
+	}
+}
+
+// runSafely turns a panic of fn into a test error.
+func runSafely(fn func() (saga.Outcome, error)) (out saga.Outcome, err error) {
+	err = panics.Try(func() error {
+		out, err = fn()
+		if err == nil {
+			return nil
+		}
+		return errWrapped{err}
+	})
+	var w errWrapped
+	if errors.As(err, &w) {
+		return out, w.err
+	}
+	if err != nil {
+		return out, fmt.Errorf("panicked through: %v", err)
+	}
+	return out, nil
+}
+
+type errWrapped struct{ err error }
+
+func (e errWrapped) Error() string { return e.err.Error() }
+
+func TestRunRejectsAnEmptyID(t *testing.T) {
+	ok := func(context.Context, string, []byte) error { return nil }
+	def := saga.Definition{Name: "x", Steps: []saga.Step{{Name: "a", Action: ok}}}
+	bolt, err := saga.OpenBoltLog(t.TempDir() + "/log.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bolt.Close()
+	for name, log := range map[string]saga.Log{"memory": saga.NewMemoryLog(), "bolt": bolt} {
+		if out, err := newCoordinator(t, log, def).Run(context.Background(), "x", "", nil); out != 0 || !errors.Is(err, saga.ErrEmptyID) {
+			t.Errorf("%s: Run with an empty ID = %v, %v", name, out, err)
+		}
+		if recs, _ := log.Claim(context.Background()); len(recs) != 0 {
+			t.Errorf("%s: %d records", name, len(recs))
 		}
 	}
 }

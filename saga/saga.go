@@ -64,6 +64,8 @@ var (
 	ErrUnknownSaga = errors.New("saga: unknown saga definition")
 	// ErrDuplicateID is returned by Run for an ID an unfinished saga has.
 	ErrDuplicateID = errors.New("saga: a saga with this ID is unfinished")
+	// ErrEmptyID is returned by Run for an empty saga ID, whatever the log.
+	ErrEmptyID = errors.New("saga: empty saga ID")
 	// ErrInvalidDefinition is returned by New for a definition without a
 	// name or steps, a step without a name or action, a repeated step
 	// name, a name, step name or Version that is not valid UTF-8, a
@@ -231,9 +233,11 @@ func New(log Log, defs []Definition, opts ...Option) (*Coordinator, error) {
 // Run starts the saga named def with the given ID and input, and drives
 // it to its end: Completed (nil error), Compensated or Stuck (with a
 // *StepError naming the step and the cause). The ID must be unique
-// among unfinished sagas (ErrDuplicateID); use it to find the saga again.
+// among unfinished sagas (ErrDuplicateID) and not empty (ErrEmptyID); use
+// it to find the saga again.
 // An error writing the log, or ctx ending, stops the saga where it is, to
-// be finished by Recover; Run then returns that error and outcome 0.
+// be finished by Recover; Run then returns that error and outcome 0. A
+// Log method that panics is such an error too: a *panics.Error.
 // A step that panics fails permanently with the panic as a *panics.Error.
 // A step that calls runtime.Goexit (t.FailNow in a test) ends the
 // goroutine that called Run, which does not return: the saga stays in the
@@ -246,6 +250,9 @@ func (c *Coordinator) Run(ctx context.Context, def, id string, input []byte) (Ou
 	if v == nil {
 		return 0, fmt.Errorf("%w: %q", ErrUnknownSaga, def)
 	}
+	if id == "" {
+		return 0, ErrEmptyID
+	}
 	// Marked in flight before the record exists, so that a concurrent
 	// Recover that reads the new record does not drive it too.
 	if _, running := c.inflight.LoadOrStore(id, true); running {
@@ -253,7 +260,7 @@ func (c *Coordinator) Run(ctx context.Context, def, id string, input []byte) (Ou
 	}
 	defer c.release(id)
 	st := state{Def: def, Version: v.key.version, Steps: v.key.steps, Input: input, Phase: "f"}
-	if err := c.log.Create(ctx, id, st.encode()); err != nil {
+	if err := panics.Try(func() error { return c.log.Create(ctx, id, st.encode()) }); err != nil {
 		if errors.Is(err, txlog.ErrExists) {
 			return 0, fmt.Errorf("%w: %s", ErrDuplicateID, id)
 		}
@@ -281,7 +288,11 @@ func (c *Coordinator) Recover(ctx context.Context) (int, error) {
 	}
 	pass := c.startPass()
 	defer c.endPass(pass)
-	recs, err := c.log.Claim(ctx)
+	var recs []txlog.Record
+	err := panics.Try(func() (err error) {
+		recs, err = c.log.Claim(ctx)
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -394,7 +405,8 @@ func (c *Coordinator) drive(ctx context.Context, d *Definition, id string, st st
 	ctx, span := c.inst.tracer.Start(ctx, "saga "+d.Name, trace.WithAttributes(
 		attribute.String("saga.name", d.Name), attribute.String("saga.id", id)))
 	defer span.End()
-	save := func() error { return c.log.Save(ctx, id, st.encode()) }
+	save := func() error { return panics.Try(func() error { return c.log.Save(ctx, id, st.encode()) }) }
+	del := func() error { return panics.Try(func() error { return c.log.Delete(ctx, id) }) }
 	var cause error
 	for st.Phase == "f" && st.Step < len(d.Steps) {
 		step := &d.Steps[st.Step]
@@ -418,7 +430,7 @@ func (c *Coordinator) drive(ctx context.Context, d *Definition, id string, st st
 		}
 	}
 	if st.Phase == "f" {
-		if err := c.log.Delete(ctx, id); err != nil {
+		if err := del(); err != nil {
 			return 0, err
 		}
 		c.inst.completed.Add(ctx, 1, c.inst.defOpts(d.Name)...)
@@ -449,7 +461,7 @@ func (c *Coordinator) drive(ctx context.Context, d *Definition, id string, st st
 			return 0, err
 		}
 	}
-	if err := c.log.Delete(ctx, id); err != nil {
+	if err := del(); err != nil {
 		return 0, err
 	}
 	c.inst.compensated.Add(ctx, 1, c.inst.defOpts(d.Name)...)
