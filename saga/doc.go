@@ -58,7 +58,9 @@
 // release is not converted behind the operator's back (the first
 // release, rolled back to, would find it empty): OpenBoltLog refuses it
 // with ErrLegacyLog and leaves it as it is; finish its sagas with the
-// first release, or convert it with ConvertBoltLog. Records written before versions
+// first release, or convert it with ConvertBoltLog. A file in a newer
+// release's format is ErrUnsupportedVersion (not ErrCorrupt), left as it
+// is. Records written before versions
 // existed carry none and are reported as ErrDefinitionChanged: let
 // Recover finish them with the release that wrote them before upgrading.
 //

@@ -24,6 +24,11 @@ var (
 	// first release, rolled back to, still reads it: finish its sagas with
 	// that release, or convert the file (ConvertBoltLog).
 	ErrLegacyLog = txlog.ErrLegacyFormat
+	// ErrUnsupportedVersion is returned (wrapped) by OpenBoltLog for a
+	// bbolt file in a format newer than this release reads (written by a
+	// newer release, then rolled back from). It does not wrap ErrCorrupt:
+	// the file is left as it is, for a release that reads it.
+	ErrUnsupportedVersion = txlog.ErrUnsupportedFormat
 	// ErrDefinitionChanged is the cause in a *RecordError for a saga
 	// written by a version of its definition that the coordinator was not
 	// given: other steps (added, removed, renamed or reordered), or

@@ -30,7 +30,8 @@ func NewMemoryLog() Log { return txlog.NewMemory() }
 // default for a single coordinator process. Concurrent sagas' writes
 // share one synced commit. A file written by the first release is
 // refused with an error wrapping ErrLegacyLog and left as it is (see
-// ConvertBoltLog). A symbolic link at path whose target does not exist is
+// ConvertBoltLog); one in a newer release's format, with
+// ErrUnsupportedVersion. A symbolic link at path whose target does not exist is
 // an error wrapping fs.ErrNotExist: no log is created in its place.
 func OpenBoltLog(path string) (Log, error) {
 	l, err := txlog.OpenBolt(path)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -53,7 +54,8 @@ var _ Log = (*Bolt)(nil)
 // An existing file must be a whole log: an empty, truncated or damaged
 // file is an error wrapping ErrCorrupt, and it is left as it is. A file
 // of the first release is not converted: OpenBolt returns an error
-// wrapping ErrLegacyFormat and leaves it as it is (see ConvertBolt). A
+// wrapping ErrLegacyFormat and leaves it as it is (see ConvertBolt); a
+// file of a newer release's format, ErrUnsupportedFormat. A
 // symbolic link at path whose target does not exist is an error wrapping
 // fs.ErrNotExist, not replaced by a new log. A second process opening the
 // same file waits up to a second for the lock and then fails. Opening
@@ -121,7 +123,7 @@ func openBolt(path string, convert bool) (*Bolt, error) {
 	l := &Bolt{db: db}
 	if err := l.check(convert); err != nil {
 		_ = guard(db.Close)
-		if errors.Is(err, ErrLegacyFormat) {
+		if errors.Is(err, ErrLegacyFormat) || errors.Is(err, ErrUnsupportedFormat) {
 			return nil, fmt.Errorf("txlog: open %s: %w", path, err)
 		}
 		return nil, corrupt(path, err)
@@ -226,6 +228,11 @@ func (l *Bolt) check(convert bool) error {
 		}
 		var legacy, empty bool
 		err = l.db.View(func(tx *bolt.Tx) error {
+			if m := tx.Bucket(metaBucket); m != nil {
+				if f := m.Get(formatKey); newerFormat(f) {
+					return fmt.Errorf("%w: format %s, this release reads format %s: open it with the release that wrote it, or a newer one", ErrUnsupportedFormat, f, format2)
+				}
+			}
 			var names [][]byte
 			err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 				names = append(names, bytes.Clone(name))
@@ -258,6 +265,13 @@ func (l *Bolt) check(convert bool) error {
 		}
 		return nil
 	})
+}
+
+// newerFormat reports whether f, a meta bucket's format, is a decimal
+// number above this release's: a file of a newer release, not damage.
+func newerFormat(f []byte) bool {
+	n, err := strconv.ParseUint(string(f), 10, 32)
+	return err == nil && n > 2 && string(f) == strconv.FormatUint(n, 10)
 }
 
 // convertLegacy frames the first release's records (JSON objects) and

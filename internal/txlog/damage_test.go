@@ -145,7 +145,7 @@ func outcome(path string, want []txlog.Record) (string, error) {
 	switch {
 	case errors.As(err, &pe) && !errors.Is(err, txlog.ErrCorrupt):
 		return "panic", err
-	case errors.Is(err, txlog.ErrCorrupt):
+	case errors.Is(err, txlog.ErrCorrupt), errors.Is(err, txlog.ErrLegacyFormat), errors.Is(err, txlog.ErrUnsupportedFormat):
 		return "typed error", err
 	case err != nil:
 		return "untyped error", err
@@ -393,8 +393,43 @@ func FuzzBoltFile(f *testing.F) {
 			}
 			return l.Create(context.Background(), "new", []byte("{}"))
 		})
-		if err != nil && !errors.Is(err, txlog.ErrCorrupt) && !errors.Is(err, txlog.ErrExists) {
+		if err != nil && !errors.Is(err, txlog.ErrCorrupt) && !errors.Is(err, txlog.ErrExists) &&
+			!errors.Is(err, txlog.ErrLegacyFormat) && !errors.Is(err, txlog.ErrUnsupportedFormat) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestBoltRefusesANewerFormat: a file whose meta says a newer format is
+// ErrUnsupportedFormat, not ErrCorrupt, and is left as it is.
+func TestBoltRefusesANewerFormat(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.db")
+	l, err := txlog.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("otlpgo-txlog-meta")).Put([]byte("format"), []byte("3"))
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	if l, err := txlog.OpenBolt(path); !errors.Is(err, txlog.ErrUnsupportedFormat) || errors.Is(err, txlog.ErrCorrupt) {
+		if l != nil {
+			l.Close()
+		}
+		t.Fatalf("OpenBolt of a newer format: %v", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+		t.Fatal("the file changed")
+	}
 }

@@ -48,6 +48,12 @@ var (
 	// finish its transactions with that release, or convert the file with
 	// ConvertBolt (after which that release reads it as an empty log).
 	ErrLegacyFormat = errors.New("txlog: log file of the first release, not converted")
+	// ErrUnsupportedFormat is returned by OpenBolt for a log file in a
+	// format newer than this release reads (written by a newer release,
+	// then rolled back from). It does not wrap ErrCorrupt: the file is
+	// not damaged, and is left as it is; open it with a release that
+	// reads its format.
+	ErrUnsupportedFormat = errors.New("txlog: log file of a newer format")
 )
 
 // Record is one unfinished transaction's last written state.
