@@ -60,9 +60,9 @@
 // with ErrLegacyLog and leaves it as it is; finish its sagas with the
 // first release, or convert it with ConvertBoltLog. A file in a newer
 // release's format is ErrUnsupportedVersion (not ErrCorrupt), left as it
-// is. Records written before versions
-// existed carry none and are reported as ErrDefinitionChanged: let
-// Recover finish them with the release that wrote them before upgrading.
+// is. Records written before versions existed carry none and are
+// reported as ErrDefinitionChanged: let Recover finish them with the
+// release that wrote them before upgrading.
 //
 // A step that panics fails permanently (the panic is a *panics.Error). A
 // step that calls runtime.Goexit ends the goroutine that called Run or
