@@ -7,10 +7,13 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/goleak"
 
 	"github.com/otlpgo/otlpgo/orderbook"
@@ -284,5 +287,56 @@ func TestEngineErrorHandlerGoexitOnLogFailure(t *testing.T) {
 	}
 	if h := handled.all(); len(h) != 1 || !errors.Is(h[0], errDiskFull) || !errors.Is(h[0], panics.ErrGoexit) {
 		t.Fatalf("otel.Handle got %v, want the log failure and the error handler's Goexit", h)
+	}
+}
+
+// exitingTracerProvider's tracer calls runtime.Goexit in its first Start.
+type exitingTracerProvider struct {
+	noop.TracerProvider
+	exited *atomic.Bool
+}
+
+func (p exitingTracerProvider) Tracer(string, ...trace.TracerOption) trace.Tracer {
+	return exitingTracer{exited: p.exited}
+}
+
+type exitingTracer struct {
+	noop.Tracer
+	exited *atomic.Bool
+}
+
+func (t exitingTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	if t.exited.CompareAndSwap(false, true) {
+		runtime.Goexit()
+	}
+	return t.Tracer.Start(ctx, name, opts...)
+}
+
+// TestEngineTelemetryGoexitIsReported: a TracerProvider is user code as
+// well; a Goexit in it is reported and the batch is still carried out.
+func TestEngineTelemetryGoexitIsReported(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	var reported errorLog
+	var log bytes.Buffer
+	e, err := orderbook.NewEngine(&log, orderbook.WithErrorHandler(reported.handle),
+		orderbook.WithTracerProvider(exitingTracerProvider{exited: new(atomic.Bool)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for id := orderbook.OrderID(1); id <= 2; id++ {
+		if _, seq, err := e.Do(ctx, submit(id), nil); err != nil || seq != uint64(id) {
+			t.Fatalf("Do %d: seq %d, %v", id, seq, err)
+		}
+	}
+	if err := e.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if errs := reported.all(); len(errs) != 1 || !errors.Is(errs[0], panics.ErrGoexit) {
+		t.Fatalf("error handler got %v", errs)
+	}
+	if _, n, err := orderbook.Replay(&log); err != nil || n != 2 {
+		t.Fatalf("log replays %d commands, %v", n, err)
 	}
 }
