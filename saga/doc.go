@@ -17,23 +17,23 @@
 // every try: make the step harmless to repeat with it. The key names the
 // definition, the saga ID and the step, each as its length in bytes, a
 // colon and itself, and then "do" for the action or "undo" for the
-// compensation, separated by '/' — "6:settle/7:trade-7/7:reserve/do" —
-// so that no two steps of any sagas share a key, whatever their names and
-// IDs hold. This form is stable. It replaced "<id>/<step>" and
+// compensation, separated by '/' — "6:settle/7:trade-7/7:reserve/do" — so
+// that no two steps of any sagas share a key, whatever their names and IDs
+// hold. This form is stable. It replaced "<id>/<step>" and
 // "<id>/<step>/compensate", which two steps could share: a saga in flight
 // across that upgrade gets keys of the new form for its remaining steps
 // and compensations, so a step done before the upgrade and tried again
 // after it is not recognised by its key; finish such sagas (Recover) with
 // the old release before upgrading, or make those steps recognise both
-// forms. An action's error
-// is retried with backoff unless it is errs.Permanent; a permanent failure
-// compensates the steps done, in reverse order. A compensation is retried
-// up to a bound, and past it the saga is marked Stuck and left for a
-// person instead of looping forever. The log is a bbolt file by default
-// (concurrent sagas' writes share a synced commit: ~4,400 sagas of three
-// steps a second from 64 goroutines here, BenchmarkSaga), a PostgreSQL
-// table shared by several coordinator processes that lease the sagas they
-// drive (NewPostgresLog; ~2,100 a second), or memory for tests.
+// forms. An action's error is retried with backoff unless it is
+// errs.Permanent; a permanent failure compensates the steps done, in
+// reverse order. A compensation is retried up to a bound whatever it
+// returns (errs.Permanent too), and past it the saga is marked Stuck and
+// left for a person instead of looping forever. The log is a bbolt file by
+// default (concurrent sagas' writes share a synced commit: ~4,400 sagas of
+// three steps a second from 64 goroutines here, BenchmarkSaga), a
+// PostgreSQL table shared by several coordinator processes that lease the
+// sagas they drive (NewPostgresLog; ~2,100 a second), or memory for tests.
 //
 // # Definitions change; records are checked
 //
