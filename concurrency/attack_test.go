@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otlpgo/otlpgo/internal/hangcheck"
+
 	"go.opentelemetry.io/otel/metric"
 	mnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
@@ -19,21 +21,6 @@ import (
 	"github.com/otlpgo/otlpgo/concurrency"
 	"github.com/otlpgo/otlpgo/panics"
 )
-
-// within runs f and fails t if it has not returned after d: a hang is a
-// failure here, not a test timeout.
-func within[T any](t *testing.T, d time.Duration, what string, f func() T) T {
-	t.Helper()
-	done := make(chan T, 1)
-	go func() { done <- f() }()
-	select {
-	case v := <-done:
-		return v
-	case <-time.After(d):
-		t.Fatalf("%s has not returned after %v", what, d)
-		panic("unreachable")
-	}
-}
 
 // TestCallbackGoexitFailsTheCall makes each user callback that runs on a
 // goroutine this package started call runtime.Goexit (t.FailNow in a
@@ -147,7 +134,7 @@ func TestCallbackGoexitFailsTheCall(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			current := goleak.IgnoreCurrent()
 			t.Cleanup(func() { goleak.VerifyNone(t, current) })
-			err := within(t, 10*time.Second, tt.name, func() error { return tt.run(t) })
+			err := hangcheck.Within(t, 10*time.Second, tt.name, func() error { return tt.run(t) })
 			if !errors.Is(err, panics.ErrGoexit) {
 				t.Fatalf("err = %v, want panics.ErrGoexit", err)
 			}

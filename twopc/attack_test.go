@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otlpgo/otlpgo/internal/hangcheck"
+
 	"go.opentelemetry.io/otel/metric"
 	mnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
@@ -81,7 +83,7 @@ func TestCallbackGoexitFailsTheCall(t *testing.T) {
 				out twopc.Outcome
 				err error
 			}
-			r := within(t, 10*time.Second, "Run", func() result { out, err := c.Run(ctx, "tx", a, b); return result{out, err} })
+			r := hangcheck.Within(t, 10*time.Second, "Run", func() result { out, err := c.Run(ctx, "tx", a, b); return result{out, err} })
 			if r.out != tt.want || !errors.Is(r.err, panics.ErrGoexit) || errors.Is(r.err, twopc.ErrInDoubt) != tt.inDoubt {
 				t.Fatalf("Run = %v, %v; want %v, panics.ErrGoexit, in doubt %v", r.out, r.err, tt.want, tt.inDoubt)
 			}

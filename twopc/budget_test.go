@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otlpgo/otlpgo/internal/hangcheck"
+
 	"github.com/otlpgo/otlpgo/errs"
 	"github.com/otlpgo/otlpgo/internal/txlog"
 	"github.com/otlpgo/otlpgo/twopc"
@@ -57,21 +59,6 @@ func (r *refuser) Abort(ctx context.Context, txid string) error {
 	return r.fake.Abort(ctx, txid)
 }
 
-// within runs f, failing the test if it has not returned after d (it
-// then keeps running: the test binary reports it as a leak).
-func within[T any](t *testing.T, d time.Duration, what string, f func() T) T {
-	t.Helper()
-	done := make(chan T, 1)
-	go func() { done <- f() }()
-	select {
-	case v := <-done:
-		return v
-	case <-time.After(d):
-		t.Fatalf("%s has not returned after %v", what, d)
-		panic("unreachable")
-	}
-}
-
 // inDoubt leaves transactions in mem with the commit decision logged, as
 // a coordinator that crashed after logging it would.
 func inDoubt(t *testing.T, mem twopc.Log, ids ...string) {
@@ -100,7 +87,7 @@ func TestRecoverGivesUpOnARefusingParticipant(t *testing.T) {
 		n   int
 		err error
 	}
-	r := within(t, 10*time.Second, "Recover(context.Background()) with a refusing participant", func() result {
+	r := hangcheck.Within(t, 10*time.Second, "Recover(context.Background()) with a refusing participant", func() result {
 		n, err := c.Recover(context.Background())
 		return result{n, err}
 	})
@@ -158,7 +145,7 @@ func TestRunBoundsPhaseTwo(t *testing.T) {
 				out twopc.Outcome
 				err error
 			}
-			r := within(t, 10*time.Second, "Run with a refusing participant", func() result {
+			r := hangcheck.Within(t, 10*time.Second, "Run with a refusing participant", func() result {
 				out, err := c.Run(ctx, "tx", a, b)
 				return result{out, err}
 			})
@@ -204,7 +191,7 @@ func TestPhaseTwoBoundsAHangingCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = within(t, 10*time.Second, "Run with a hanging commit", func() error {
+	err = hangcheck.Within(t, 10*time.Second, "Run with a hanging commit", func() error {
 		_, err := c.Run(context.Background(), "tx", a, h.fake)
 		return err
 	})
@@ -332,7 +319,7 @@ func TestRecoverDoesNotDriveAStaleRecord(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	err = within(t, 10*time.Second, "Recover", func() error { _, err := c.Recover(ctx); return err })
+	err = hangcheck.Within(t, 10*time.Second, "Recover", func() error { _, err := c.Recover(ctx); return err })
 	var ide *twopc.InDoubtError
 	if !errors.As(err, &ide) || ide.Decision != twopc.Committed {
 		t.Fatalf("Recover = %v; want the logged commit, in doubt on b", err)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otlpgo/otlpgo/internal/hangcheck"
+
 	"go.uber.org/goleak"
 
 	"github.com/otlpgo/otlpgo/panics"
@@ -99,10 +101,10 @@ func TestCallbackPanicsComeBackAsErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = within(t, 10*time.Second, "Run", func() error { _, err := c.Run(ctx, "tx", a, b); return err })
+			err = hangcheck.Within(t, 10*time.Second, "Run", func() error { _, err := c.Run(ctx, "tx", a, b); return err })
 			if tt.recover {
 				b.at = tt.at
-				err = within(t, 10*time.Second, "Recover", func() error { _, err := c.Recover(ctx); return err })
+				err = hangcheck.Within(t, 10*time.Second, "Recover", func() error { _, err := c.Recover(ctx); return err })
 			}
 			var pe *panics.Error
 			if !errors.As(err, &pe) || pe.Value != "twopc test: "+tt.at || len(pe.Stack) == 0 {
