@@ -432,7 +432,7 @@ func (b *Book) available(s *bookSide, o Order, want Qty) Qty {
 				}
 				continue
 			}
-			sum += m.qty // below want (<= MaxQty) plus at most MaxQty: no overflow
+			sum += min(m.qty, want-sum) // a level may hold orders summing to near math.MaxInt64
 		}
 	}
 	return sum

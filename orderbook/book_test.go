@@ -213,7 +213,7 @@ func (r *refBook) place(o orderbook.Order, fromStop bool) []orderbook.Event {
 				}
 				break
 			}
-			avail += m.qty
+			avail += min(m.qty, o.Qty-avail) // an oversized maker would wrap a plain sum
 		}
 		if avail < o.Qty {
 			return rej(orderbook.ReasonNotFillable)
