@@ -20,9 +20,10 @@ import (
 	"github.com/otlpgo/otlpgo/sampler"
 )
 
-// fixed returns a sampler pinned at probability p.
+// fixed returns a sampler pinned at probability p. Pinned, it has nothing
+// to adjust: the clock option keeps it from starting its goroutine.
 func fixed(p float64, opts ...sampler.Option) *sampler.Adaptive {
-	return sampler.NewAdaptive(append([]sampler.Option{sampler.WithFloor(p), sampler.WithCeiling(p)}, opts...)...)
+	return sampler.NewAdaptive(append([]sampler.Option{sampler.WithFloor(p), sampler.WithCeiling(p), sampler.WithClock(time.Now)}, opts...)...)
 }
 
 // traceID returns a trace ID whose 56 randomness bits are r.
@@ -154,7 +155,7 @@ func TestChildrenFollowTheParent(t *testing.T) {
 
 func TestRandomnessValueOverridesTraceID(t *testing.T) {
 	a := fixed(0.5, sampler.WithParentBased(false)) // th:8
-	low, high := traceID(0, 0), traceID(0, 1<<56-1)
+	low, high := traceID(1, 0), traceID(1, 1<<56-1)
 	// An rv in the tracestate decides, whatever the trace ID says.
 	res := a.ShouldSample(sdktrace.SamplingParameters{ParentContext: parentCtx(t, high, true, true, "ot=rv:00000000000001;x:y,vendor=v"), TraceID: high})
 	if res.Decision != sdktrace.Drop {
@@ -164,21 +165,27 @@ func TestRandomnessValueOverridesTraceID(t *testing.T) {
 	if res.Decision != sdktrace.RecordAndSample || res.Tracestate.String() != "ot=th:8;rv:f0000000000000,vendor=v" {
 		t.Errorf("rv f0… >= th 8: %v %q, want sampled with th:8 added and rv kept", res.Decision, res.Tracestate.String())
 	}
+	// A drop erases the parent's th, which does not describe this span.
+	res = a.ShouldSample(sdktrace.SamplingParameters{ParentContext: parentCtx(t, high, true, true, "ot=th:0;rv:00000000000001,vendor=v"), TraceID: high})
+	if res.Decision != sdktrace.Drop || res.Tracestate.String() != "ot=rv:00000000000001,vendor=v" {
+		t.Errorf("rv 1 < th 8 under a th:0 parent: %v %q, want dropped with th erased and rv kept", res.Decision, res.Tracestate.String())
+	}
 }
 
 func TestDecideRemoteParent(t *testing.T) {
 	a := fixed(0.5, sampler.WithRemoteParent(sampler.DecideRemoteParent))
 	// A client that wants every trace sampled: the highest randomness in
-	// its trace ID and in rv, a sampled flag, and th:0.
+	// its trace ID, a sampled flag, and th:0, but no rv. The edge draws a
+	// fresh rv, so about half are sampled whatever the client asked for.
 	id := traceID(0, 1<<56-1)
-	hostile := parentCtx(t, id, true, true, "ot=th:0;rv:ffffffffffffff,vendor=x")
+	hostile := parentCtx(t, id, true, true, "ot=th:0,vendor=x")
 	sampled := 0
 	const n = 2000
 	for range n {
 		res := a.ShouldSample(sdktrace.SamplingParameters{ParentContext: hostile, TraceID: id})
 		ot := res.Tracestate.Get("ot")
-		rv, ok := strings.CutPrefix(ot[strings.Index(ot, "rv:"):], "rv:")
-		if !ok || len(rv) < 14 || rv[:14] == "ffffffffffffff" || res.Tracestate.Get("vendor") != "x" {
+		i := strings.Index(ot, "rv:")
+		if i < 0 || len(ot) < i+17 || res.Tracestate.Get("vendor") != "x" {
 			t.Fatalf("edge decision %v wrote %q: want a fresh rv, vendor kept", res.Decision, res.Tracestate.String())
 		}
 		if res.Decision == sdktrace.RecordAndSample {
@@ -190,9 +197,25 @@ func TestDecideRemoteParent(t *testing.T) {
 			t.Fatalf("dropped at the edge with %q, want no threshold", ot)
 		}
 	}
-	// About half, whatever the client asked for (±5σ of a binomial).
+	// About half (±5σ of a binomial).
 	if sampled < n/2-112 || sampled > n/2+112 {
 		t.Errorf("sampled %d of %d hostile spans at p=0.5", sampled, n)
+	}
+	// An explicit rv is the trace's randomness, which the specification
+	// forbids changing: the edge decides by it and passes it on as it is.
+	for _, tc := range []struct {
+		rv   string
+		want sdktrace.SamplingDecision
+		ot   string
+	}{
+		{"ffffffffffffff", sdktrace.RecordAndSample, "th:8;rv:ffffffffffffff"},
+		{"00000000000001", sdktrace.Drop, "rv:00000000000001"},
+	} {
+		ctx := parentCtx(t, id, true, true, "ot=th:0;rv:"+tc.rv+",vendor=x")
+		res := a.ShouldSample(sdktrace.SamplingParameters{ParentContext: ctx, TraceID: id})
+		if res.Decision != tc.want || res.Tracestate.Get("ot") != tc.ot {
+			t.Errorf("edge with rv %s: %v %q, want %v %q", tc.rv, res.Decision, res.Tracestate.Get("ot"), tc.want, tc.ot)
+		}
 	}
 	// A local parent is still followed.
 	res := a.ShouldSample(sdktrace.SamplingParameters{ParentContext: parentCtx(t, traceID(0, 1), true, false, "ot=th:0"), TraceID: traceID(0, 1)})

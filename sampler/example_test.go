@@ -90,6 +90,6 @@ func ExampleAdaptive_Stats() {
 	}
 	// Output:
 	// after 1s: probability 0.01, ~10k spans/s arriving
-	// after 2s: probability 0.01, ~11k spans/s arriving
-	// after 3s: probability 0.01, ~11k spans/s arriving
+	// after 2s: probability 0.01, ~10k spans/s arriving
+	// after 3s: probability 0.01, ~10k spans/s arriving
 }

@@ -56,7 +56,11 @@ type config struct {
 	now            func() time.Time
 	maxTraces      float64
 	fairMin        float64 // sampled roots per second each name keeps; 0: off
-	errs           []error
+	// ticks makes the adjusting goroutine's tick source; nil: no
+	// goroutine (WithClock). tickDone, if not nil, hears after each tick.
+	ticks    func(time.Duration) (<-chan time.Time, func())
+	tickDone chan<- struct{}
+	errs     []error
 }
 
 func newConfig(opts []Option) config {
@@ -69,6 +73,7 @@ func newConfig(opts []Option) config {
 		errBoost:     DefaultErrorBoost,
 		parentBased:  true,
 		now:          time.Now,
+		ticks:        realTicker,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -150,11 +155,17 @@ func WithInterval(d time.Duration) Option {
 	})
 }
 
-// WithErrorBoost raises the probability by factor while the estimated
+// WithErrorBoost raises the probability of root spans by factor while the
 // ratio of local root spans ending in error is above threshold (defaults
-// 4 and 0.05). The error ratio is seen by the sampler's SpanProcessor side:
-// register the sampler with sdktrace.WithSpanProcessor too. A factor of 1
-// turns boosting off.
+// 4 and 0.05). The boost switches on when the ratio is reliably above the
+// threshold: the lower bound of a 2-sigma confidence interval over about
+// the last 20 intervals is above it, or a 3-sigma bound of one interval
+// alone, for a sudden burst. It switches off when the upper bound of the
+// window is below the threshold. A steady ratio near the threshold keeps
+// the boost in one state; after a burst ends, the boost holds until the
+// window shows the ratio below the threshold. The error ratio is seen by
+// the sampler's SpanProcessor side: register the sampler with
+// sdktrace.WithSpanProcessor too. A factor of 1 turns boosting off.
 func WithErrorBoost(threshold, factor float64) Option {
 	return optionFunc(func(c *config) {
 		if !(threshold >= 0 && threshold < 1) {
@@ -202,28 +213,34 @@ func WithMaxTracesPerSecond(n float64) Option {
 		func(c *config) *float64 { return &c.maxTraces })
 }
 
-// maxFairNames bounds the span names WithFairness tracks; further names
-// share the global probability.
-const maxFairNames = 256
-
-// WithFairness keeps at least minPerSecond sampled traces per second for
+// WithFairness keeps up to minPerSecond sampled traces per second for
 // every root span name that has the traffic for it (default: off), so a
 // rare operation is not starved when a hot one dominates the budget. The
-// budget still holds: what the rare names take is taken from the others.
-// Up to 256 names are tracked; later ones share the global probability.
-// It costs a map lookup and an atomic add on every root span, sampled or
-// not: a drop takes ~70 ns instead of ~30 (BenchmarkShouldSample).
+// budget still holds with any number of names: what the rare names take
+// is taken from the others, and when the minimums of all names would not
+// fit in the budget, the sampled roots are shared max-min fairly (each
+// name gets the same number, or all its roots if it has fewer).
+//
+// Names are hashed into 4096 buckets, so memory is fixed (64 KiB)
+// whatever the number of distinct names, and a name is raised with its
+// bucket: a rare name that shares a bucket with a hot one (about hot
+// names in 4096) is not raised, and rare names that share a bucket share
+// its minimum. It costs a hash and an atomic add on every root span,
+// sampled or not (BenchmarkShouldSample, sampler=adaptive-fair).
 func WithFairness(minPerSecond float64) Option {
 	return checked("WithFairness", minPerSecond, positive, "want a positive number of traces per second",
 		func(c *config) *float64 { return &c.fairMin })
 }
 
 // WithClock sets the clock the sampler reads to time its intervals
-// (default time.Now). Tests pass a fake clock to drive it deterministically.
+// (default time.Now), for tests that drive it deterministically. A fake
+// clock cannot drive a timer, so with it the sampler starts no goroutine:
+// it adjusts only on the spans it samples and on Rate and Stats, and a
+// fall in load is followed only as fast as those calls come.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) {
 		if now != nil {
-			c.now = now
+			c.now, c.ticks = now, nil
 		}
 	})
 }

@@ -131,6 +131,7 @@ func traceIDRandomness(id trace.TraceID) uint64 {
 type otValue struct {
 	th, rv       uint64
 	hasTh, hasRv bool
+	badTh        bool   // a th sub-key is present but does not parse
 	raw          string // the whole entry, for rewriting
 }
 
@@ -149,6 +150,8 @@ func parseOT(raw string) otValue {
 		case "th":
 			if t, err := parseThreshold(val); err == nil {
 				v.th, v.hasTh = t, true
+			} else {
+				v.badTh = true
 			}
 		case "rv":
 			v.rv, v.hasRv = parseRandomness(val)
