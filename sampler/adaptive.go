@@ -187,7 +187,7 @@ func NewAdaptive(opts ...Option) *Adaptive {
 	if d.p <= cfg.floor {
 		d.early = math.Inf(1) // pinned: nothing to adjust
 	}
-	d.boot = cfg.ticks != nil
+	d.boot = cfg.ticks != nil && cfg.floor < cfg.ceiling // pinned: nothing to adjust, no goroutine
 	a.state.Store(d)
 	a.mu.est.perTrace = 1
 	a.mu.stats = Stats{Probability: d.p, BaseProbability: d.p}
