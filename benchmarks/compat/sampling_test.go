@@ -98,8 +98,8 @@ func captureHandled(t testing.TB) {
 
 // limit turns the first few disagreements into errors and stops the test
 // after them, so that a systematic bug does not print 200,000 lines. A
-// check marked pending (it waits for a sampler fix that is under way)
-// collects its failures and ends in a skip that names the fix instead.
+// check marked pending (it waits for a sampler change) collects its
+// failures and ends in a skip that names the change instead.
 type limit struct {
 	t       testing.TB
 	pending string // "": failures are errors
@@ -154,6 +154,7 @@ func newPinned(t testing.TB, p float64, opts ...sampler.Option) *pinned {
 		t.Fatalf("p=%g: outside [2^-40, 1], which WithFloor and WithCeiling accept", p)
 	}
 	s := sampler.NewAdaptive(append([]sampler.Option{sampler.WithFloor(p), sampler.WithCeiling(p)}, opts...)...)
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 	// A root whose 56 randomness bits are all ones passes every threshold,
 	// so it is sampled and shows the th this sampler writes.
 	res := s.ShouldSample(rootParams(traceIDWith(1, maxRandomness)))
@@ -458,16 +459,12 @@ func remoteParent(t testing.TB, id trace.TraceID, flags trace.TraceFlags, ts str
 type parentMode struct {
 	name string
 	opts []sampler.Option
-	// rvKeptPending, when set, marks the check that an upstream rv
-	// survives as waiting for the named fix.
-	rvKeptPending string
 }
 
-const rvKeptFix = "waiting for issue 15 item 7: DecideRemoteParent overwrites an explicit upstream rv with a fresh one; the specification says rv MUST NOT be modified"
-
 var parentModes = []parentMode{
-	// Decides as for a root; draws a fresh rv only when there is none.
-	{name: "DecideRemoteParent", opts: []sampler.Option{sampler.WithRemoteParent(sampler.DecideRemoteParent)}, rvKeptPending: rvKeptFix},
+	// Decides as for a root, with the parent's rv when it has one, else
+	// with a fresh rv that it writes.
+	{name: "DecideRemoteParent", opts: []sampler.Option{sampler.WithRemoteParent(sampler.DecideRemoteParent)}},
 	// Decides every span by its randomness (rv, else the trace ID).
 	{name: "ParentBased=false", opts: []sampler.Option{sampler.WithParentBased(false)}},
 	// Follows the parent's sampled flag; erases a th its randomness
@@ -478,30 +475,18 @@ var parentModes = []parentMode{
 // TestSamplingExplicitRandomness decides spans under remote parents whose
 // tracestate carries rv and th values, in each parent mode, and checks
 // that the collector reads the rv we read, agrees with the decision, finds
-// a th it agrees with on every sampled span, and sees the other entries
-// unchanged. Whether an upstream rv is kept is checked separately
-// (TestSamplingUpstreamRandomnessKept), so that a pending fix there does
-// not hide these checks.
+// a th it agrees with on every sampled span, and sees the rv (which the
+// specification says MUST NOT be modified) and the other entries
+// unchanged.
 func TestSamplingExplicitRandomness(t *testing.T) {
 	for _, m := range parentModes {
 		t.Run(m.name, func(t *testing.T) {
-			runParentCases(t, m, false)
+			runParentCases(t, m)
 		})
 	}
 }
 
-// TestSamplingUpstreamRandomnessKept checks the specification's "rv MUST
-// NOT be modified": an rv in the parent's tracestate is in the span's, in
-// every parent mode, sampled or not.
-func TestSamplingUpstreamRandomnessKept(t *testing.T) {
-	for _, m := range parentModes {
-		t.Run(m.name, func(t *testing.T) {
-			runParentCases(t, m, true)
-		})
-	}
-}
-
-func runParentCases(t *testing.T, m parentMode, rvKept bool) {
+func runParentCases(t *testing.T, m parentMode) {
 	captureHandled(t)
 	rng := newRand(t)
 	ps := probabilities(rng)
@@ -510,9 +495,6 @@ func runParentCases(t *testing.T, m parentMode, rvKept bool) {
 		samplers[i] = newPinned(t, ps[rng.IntN(len(ps))], m.opts...)
 	}
 	l := &limit{t: t}
-	if rvKept {
-		l.pending = m.rvKeptPending
-	}
 	n := parentCases()
 	var kept, withRV int
 	for range n {
@@ -544,11 +526,9 @@ func runParentCases(t *testing.T, m parentMode, rvKept bool) {
 			kept++
 		}
 		desc := fmt.Sprintf("%s p=%g th:%s parent(flags %s trace %s) %q -> %s %q", m.name, s.p, s.tv, c.flags, c.id, c.ts, decided(res), outTS)
-		if rvKept {
-			if c.rv != "" && outOT.RValue() != c.rv {
-				l.errorf("%s: rv %s became %q", desc, c.rv, outOT.RValue())
-			}
-			continue
+		// rv MUST NOT be modified, sampled or not.
+		if c.rv != "" && outOT.RValue() != c.rv {
+			l.errorf("%s: rv %s became %q", desc, c.rv, outOT.RValue())
 		}
 
 		// The decision, as the collector would make it.
@@ -556,7 +536,7 @@ func runParentCases(t *testing.T, m parentMode, rvKept bool) {
 		switch m.name {
 		case "DecideRemoteParent":
 			// Decided here with the rv in our output (the parent's when it
-			// had one, once the pending fix is in; else a fresh one).
+			// had one, checked above; else a fresh one).
 			if _, ok := outOT.RValueRandomness(); !ok {
 				l.errorf("%s: no rv in our output", desc)
 			} else if want := s.th.ShouldSample(randomness(outOT, c.id)); got != want {
@@ -610,22 +590,22 @@ func runParentCases(t *testing.T, m parentMode, rvKept bool) {
 		if !slices.Equal(out.ExtraValues(), in.ExtraValues()) {
 			l.errorf("%s: vendor entries %v became %v", desc, in.ExtraValues(), out.ExtraValues())
 		}
-		// An rv is never changed where no fix is pending.
-		if m.rvKeptPending == "" && c.rv != "" && outOT.RValue() != c.rv {
-			l.errorf("%s: rv %s became %q", desc, c.rv, outOT.RValue())
-		}
 	}
 	t.Logf("%s: %d spans, %d with an upstream rv, %d sampled", m.name, n, withRV, kept)
-	l.done(n)
 }
 
 // TestSamplingInvalidThreshold gives our sampler parents whose th the
 // collector refuses, and checks that the span's tracestate no longer
-// carries it: the specification says an invalid th is erased. The
+// carries it: an invalid th says nothing about the probability, and the
+// specification has samplers erase a threshold they cannot vouch for. The
 // tracestates our sampler writes are logged (go test -v) case by case.
 func TestSamplingInvalidThreshold(t *testing.T) {
 	captureHandled(t)
-	const eraseFix = "waiting for issue 15: an invalid th in the parent's tracestate must be erased"
+	// Following an unsampled parent, the sampler passes the parent's
+	// tracestate on untouched, invalid th included (its drop path does
+	// not parse it). The specification's parent-based rules speak of
+	// sampled contexts; issue 15 asks for every invalid th to go.
+	const unsampledFix = "issue 15: an invalid th is not erased when following an unsampled parent"
 	bad := []string{
 		"",                // empty
 		"g",               // not hex
@@ -641,15 +621,16 @@ func TestSamplingInvalidThreshold(t *testing.T) {
 		r       uint64           // the randomness: trace ID's, and rv's when there is one
 		pending string
 	}{
-		{"FollowRemoteParent/sampled", nil, trace.FlagsSampled, maxRandomness, eraseFix},
-		{"FollowRemoteParent/unsampled", nil, 0, maxRandomness, eraseFix},
+		{"FollowRemoteParent/sampled", nil, trace.FlagsSampled, maxRandomness, ""},
+		{"FollowRemoteParent/unsampled", nil, 0, maxRandomness, unsampledFix},
 		{"ParentBased=false/kept", []sampler.Option{sampler.WithParentBased(false)}, trace.FlagsSampled, maxRandomness, ""},
-		{"ParentBased=false/dropped", []sampler.Option{sampler.WithParentBased(false)}, trace.FlagsSampled, 0, eraseFix},
+		{"ParentBased=false/dropped", []sampler.Option{sampler.WithParentBased(false)}, trace.FlagsSampled, 0, ""},
 		{"DecideRemoteParent/kept", []sampler.Option{sampler.WithRemoteParent(sampler.DecideRemoteParent)}, trace.FlagsSampled, maxRandomness, ""},
 		{"DecideRemoteParent/dropped", []sampler.Option{sampler.WithRemoteParent(sampler.DecideRemoteParent)}, trace.FlagsSampled, 0, ""},
 	} {
 		t.Run(m.name, func(t *testing.T) {
 			s := sampler.NewAdaptive(append([]sampler.Option{sampler.WithFloor(0.5), sampler.WithCeiling(0.5)}, m.opts...)...)
+			t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 			l := &limit{t: t, pending: m.pending}
 			// Each bad value alone, with an rv equal to the trace ID's
 			// randomness, and with an rv and another sub-key to keep.
