@@ -289,6 +289,12 @@ func checkEndpoint(raw string) (*url.URL, string) {
 		// and an encoded '@' (%40, %2540) may hide the same mistake.
 		return nil, "the URL has an '@' (perhaps percent-encoded): if it is a user:password, send credentials as headers in OTEL_EXPORTER_OTLP_HEADERS"
 	}
+	if _, err := url.Parse(u.String()); err != nil {
+		// net/url accepts some bytes it cannot write back (a raw non-ASCII
+		// byte in an IPv6 zone becomes an escape it then refuses): the
+		// endpoint reported as in effect must be the one in use.
+		return nil, "the URL has characters that do not survive encoding (non-ASCII bytes in the host?): " + want
+	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 			return nil, "the port is not from 1 to 65535"
