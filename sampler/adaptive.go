@@ -413,40 +413,35 @@ func (a *Adaptive) decideAtEdge(psc trace.SpanContext, d *decision) sdktrace.Sam
 // local roots keep their share of the budget.
 func (a *Adaptive) followParent(psc trace.SpanContext, d *decision) sdktrace.SamplingResult {
 	ts := psc.TraceState()
-	remote := psc.IsRemote()
+	r := traceIDRandomness(psc.TraceID())
+	var ot otValue // parsed unless raw is this sampler's own current entry
 	var raw string
 	if ts.Len() > 0 {
 		raw = ts.Get(otKey)
 	}
-	if remote {
-		r := traceIDRandomness(psc.TraceID())
-		if raw != "" {
-			if ot := parseOT(raw); ot.hasRv {
-				r = ot.rv
-			}
+	if raw != "" && raw != d.ot {
+		if ot = parseOT(raw); ot.badTh { // erased whatever the decision, as the specification asks
+			ts = insertOT(ts, ot, "")
+			ot = parseOT(ts.Get(otKey))
 		}
-		if r >= d.estT {
-			addSat(&a.followBand, d.estW)
+		if ot.hasRv {
+			r = ot.rv
 		}
+	}
+	if psc.IsRemote() && r >= d.estT {
+		addSat(&a.followBand, d.estW)
 	}
 	if !psc.IsSampled() {
 		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
 	}
-	if remote {
+	if psc.IsRemote() {
 		a.followed.Add(1)
 		a.entries.Add(1)
 	}
-	if raw != "" && (raw != d.ot || traceIDRandomness(psc.TraceID()) < d.t) {
-		// Not the common case (a child of a root sampled here at the
-		// current threshold): check the parent's threshold.
-		ot := parseOT(raw)
-		r := traceIDRandomness(psc.TraceID())
-		if ot.hasRv {
-			r = ot.rv
-		}
-		if ot.badTh || (ot.hasTh && r < ot.th) { // invalid, or the parent could not have sampled this
-			ts = insertOT(ts, ot, "")
-		}
+	if ot.hasTh && r < ot.th { // the parent could not have sampled this
+		ts = insertOT(ts, ot, "")
+	} else if raw == d.ot && r < d.t {
+		ts = insertOT(ts, parseOT(raw), "")
 	}
 	a.count()
 	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: ts}

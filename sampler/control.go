@@ -235,11 +235,7 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 	a.seen.check(a.mu.ticks)
 
 	est := &a.mu.est
-	roots := band / secs
-	if a.fair != nil {
-		roots = a.fair.arrivals() / secs // exact: every root is counted
-	}
-	est.roots = smooth(est.roots, roots)
+	est.roots = smooth(est.roots, band/secs)
 	est.follow = smooth(est.follow, followBand/secs)
 	est.followed = smooth(est.followed, followed/secs)
 	est.sampledIn = smooth(est.sampledIn, entries/secs)
@@ -250,8 +246,8 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 	boost := a.mu.boost.update(a.cfg, secs, rootsW, errorsW, rootsN, errorsN)
 	budget := a.cfg.budget / est.perTrace // entries per second
 	base := a.baseProbability(budget, est.roots)
-	if a.fair != nil {
-		base = a.fair.shares(a, base, est.roots, secs, boost)
+	if a.fair != nil && elapsed >= a.cfg.interval/2 {
+		base = a.fair.shares(a, base, est.roots, tick, boost)
 	}
 	p := base * boost
 	// With a hard cap, hold p a little below what the cap admits, so the
@@ -263,9 +259,6 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 	// bound of this interval's arrivals, or maxRise, whichever is more.
 	if p > cur.p {
 		upper := (band + (poissonUpper(bandN)-bandN)*float64(cur.estW)/weightOne) / secs
-		if a.fair != nil {
-			upper = roots + 1/secs
-		}
 		p = min(p, max(maxRise*cur.p, a.baseProbability(budget, upper)*boost))
 	}
 	next := a.makeDecision(p, boost, overloadFactor*(boost*budget+est.followed))

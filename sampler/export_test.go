@@ -13,3 +13,7 @@ func WithTicks(now func() time.Time, ticks <-chan time.Time, done chan<- struct{
 		c.tickDone = done
 	})
 }
+
+// Start starts the adjusting goroutine now, as the first decision would:
+// a test may then tick before any span.
+func Start(a *Adaptive) { a.start() }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sync/atomic"
+	"time"
 )
 
 // fairBuckets is how many buckets WithFairness hashes root span names
@@ -18,11 +19,13 @@ const fairBuckets = 4096
 type fairTable struct {
 	seed    maphash.Seed
 	buckets [fairBuckets]fairBucket
+	since   time.Duration // from the epoch to the last shares; guarded by Adaptive.mu
 }
 
 type fairBucket struct {
-	arrivals atomic.Int64             // roots this interval
+	arrivals atomic.Int64             // roots since the last shares
 	d        atomic.Pointer[decision] // nil: the global decision applies
+	rate     float64                  // smoothed roots per second; guarded by Adaptive.mu
 }
 
 func newFairTable() *fairTable { return &fairTable{seed: maphash.MakeSeed()} }
@@ -38,16 +41,6 @@ func (f *fairTable) decide(name string, d *decision) *decision {
 	return d
 }
 
-// arrivals returns the roots counted this interval; shares starts the
-// next.
-func (f *fairTable) arrivals() float64 {
-	var n int64
-	for i := range f.buckets {
-		n += f.buckets[i].arrivals.Load()
-	}
-	return float64(n)
-}
-
 // shares gives every bucket of names at least fairMin sampled roots per
 // second where it has the traffic, within the budget: the roots that the
 // base probability would sample (base × roots) are shared max-min fairly,
@@ -56,14 +49,27 @@ func (f *fairTable) arrivals() float64 {
 // buckets' minimums alone would pass the budget, the minimum is lowered
 // until they fit, so the budget holds with any number of names. It
 // returns the base probability and publishes each bucket's decision.
-// a.mu is held.
-func (f *fairTable) shares(a *Adaptive, base, roots, secs, boost float64) float64 {
-	var idx []int // the buckets that saw roots, and their rates
+// Each bucket's rate is smoothed over intervals (half each), so a name
+// that arrives about once an interval keeps its share through intervals
+// it happens to miss. It runs at the regular adjustments only: an early
+// one keeps the buckets' decisions. a.mu is held.
+func (f *fairTable) shares(a *Adaptive, base, roots float64, tick time.Duration, boost float64) float64 {
+	secs := (tick - f.since).Seconds()
+	f.since = tick
+	if !(secs > 0) {
+		return base
+	}
+	var idx []int // the buckets with roots, and their rates
 	var rates []float64
 	for i := range f.buckets {
-		f.buckets[i].d.Store(nil)
-		if n := f.buckets[i].arrivals.Swap(0); n > 0 {
-			idx, rates = append(idx, i), append(rates, float64(n)/secs)
+		b := &f.buckets[i]
+		b.d.Store(nil)
+		x := float64(b.arrivals.Swap(0)) / secs
+		if b.rate = 0.5*b.rate + 0.5*x; b.rate < 1e-3 {
+			b.rate = 0
+		}
+		if b.rate > 0 {
+			idx, rates = append(idx, i), append(rates, b.rate)
 		}
 	}
 	if len(rates) == 0 || !(roots > 0) {
