@@ -59,6 +59,9 @@ go test -run '^$' -bench . -benchtime=1x ./...
 step "benchmarks module (comparisons with other libraries), once each"
 (cd benchmarks && go mod tidy -diff && go vet ./... && go test -run '^$' -bench . -benchtime=1x ./...)
 
+step "benchmarks module: compatibility tests (our tracestate through the Collector's pkg/sampling)"
+(cd benchmarks && go test -race -count=1 ./compat/...)
+
 step "go test -race -count=100 -run ConcurrentSafe ./..."
 go test -race -count=100 -run 'ConcurrentSafe$' ./...
 
