@@ -105,10 +105,13 @@ func (c *TracedChannel[T]) Send(ctx context.Context, v T) error {
 // the send's producer span), waiting while the channel is empty. It
 // returns ErrClosed once the channel is closed and empty, or ctx's error
 // if ctx ends first. Link to the sender's span with
-// trace.WithLinks(trace.Link{SpanContext: sc}). With WithItemSpans, the
-// receive's span is made under panics; a panic there is dropped, since
-// the value is already taken and is returned. A nil ctx panics
-// ("concurrency: nil Context").
+// trace.WithLinks(trace.Link{SpanContext: sc}), or, to process this one
+// value in its sender's trace, start the processing span from
+// trace.ContextWithSpanContext(ctx, sc) with a link to ctx's span, if any
+// (see # Traces in the package doc). With WithItemSpans, the receive's
+// span is a child of ctx's span linked to the send, made under panics; a
+// panic there is dropped, since the value is already taken and is
+// returned. A nil ctx panics ("concurrency: nil Context").
 func (c *TracedChannel[T]) Receive(ctx context.Context) (T, trace.SpanContext, error) {
 	mustContext(ctx)
 	var e envelope[T]

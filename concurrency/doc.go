@@ -11,9 +11,44 @@
 //
 // Telemetry follows what it costs: a span per run or pipeline, metrics
 // kept in atomics and read when collected, and a span per item only with
-// WithItemSpans (a recorded span costs about 25 times a tiny task).
+// WithItemSpans (a recorded span costs about 25 times a tiny task). Items
+// are traced apart from their run: see # Traces.
 // No goroutine outlives its owner: Shutdown, RunPipeline's return, or
 // the end of the channels FanOut and FanIn return.
+//
+// # Traces
+//
+// A run, a pool's Run or a RunPipeline, may last as long as a service
+// does and handle any number of items, so its span is never the parent
+// of per-item work: a trace holding every item would grow without bound,
+// and whether any item is sampled would hang on one coin toss for the
+// whole run. As the messaging semantic conventions relate a batch to its
+// messages, a run is related to its items by links, not as their parent:
+//
+//   - The run's span ("concurrency.pool.run", "concurrency.pipeline.run")
+//     is a child of the caller's span: a run adds that one span to the
+//     caller's trace, whatever the number of items.
+//   - The ctx handed to per-item work (a Run's task function, a pipeline's
+//     stage functions and sink) keeps the caller's values and the run's
+//     cancellation, but not the run's span: spans the user starts there
+//     are roots, one trace per item, each sampled on its own.
+//   - With WithItemSpans, the library's own span for an item
+//     ("concurrency.pool.task", "concurrency.pipeline.stage") is that root
+//     (trace.WithNewRoot), with a link to the run's span, which leads
+//     from the item to its run; a pipeline item's later stages are children
+//     of its earlier ones, and its sink's ctx holds its last stage's span,
+//     so that an item is one trace from its first stage to the sink.
+//
+// An item that comes with its own sender's context continues that
+// sender's trace, as the conventions allow for processing one message:
+// WorkerPool.Submit's task runs with the ctx given to Submit (with
+// WithItemSpans its span is that ctx's span's child), and TracedChannel
+// carries each value's send context to Receive, whose span (with
+// WithItemSpans) is a child of the receiver's ctx linked to the send, as
+// the conventions ask of a receive. To process a received value in its
+// sender's trace, start the processing span from
+// trace.ContextWithSpanContext(ctx, sc), linking ctx's span if there is
+// one.
 //
 // # Panics
 //

@@ -6,6 +6,10 @@ import (
 	"slices"
 	"strings"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/otlpgo/otlpgo/concurrency"
 )
 
@@ -104,4 +108,40 @@ func ExampleStage() {
 	fmt.Println(sum, err)
 	// Output:
 	// 20 <nil>
+}
+
+// Each task of a Run is a trace of its own, linked to the run's span,
+// so that a long run is not one unbounded trace and each task is sampled
+// on its own.
+func ExampleWithItemSpans() {
+	ctx := context.Background()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	pool, err := concurrency.NewWorkerPool(2, func(_ context.Context, n int) (int, error) { return n * n, nil },
+		concurrency.WithTracerProvider(tp), concurrency.WithItemSpans(true))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Shutdown(ctx)
+	if _, err := pool.Run(ctx, []int{1, 2, 3}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	var run trace.SpanContext
+	for _, s := range rec.Ended() {
+		if s.Name() == "concurrency.pool.run" {
+			run = s.SpanContext()
+		}
+	}
+	for _, s := range rec.Ended() {
+		if s.Name() == "concurrency.pool.task" {
+			fmt.Println(s.Name(), "root:", !s.Parent().IsValid(), "own trace:", s.SpanContext().TraceID() != run.TraceID(),
+				"linked to the run:", s.Links()[0].SpanContext.SpanID() == run.SpanID())
+		}
+	}
+	// Output:
+	// concurrency.pool.task root: true own trace: true linked to the run: true
+	// concurrency.pool.task root: true own trace: true linked to the run: true
+	// concurrency.pool.task root: true own trace: true linked to the run: true
 }

@@ -48,6 +48,32 @@ func recordSpan(span trace.Span, err error) {
 	_ = panics.Try(func() error { errs.Record(span, err); return nil })
 }
 
+// withoutSpan returns ctx with no span in it: its values, deadline and
+// cancellation, but an invalid span context, so that spans started from
+// it are roots. A run or stage hands it to per-item work, so that one
+// item's spans are a trace of their own instead of children of a span
+// that lasts as long as the run (see the package doc, # Traces).
+func withoutSpan(ctx context.Context) context.Context {
+	return trace.ContextWithSpanContext(ctx, trace.SpanContext{})
+}
+
+// spanContextOf returns span's context, or the zero one if the user's
+// Span panics.
+func spanContextOf(span trace.Span) (sc trace.SpanContext) {
+	_ = panics.Try(func() error { sc = span.SpanContext(); return nil })
+	return sc
+}
+
+// linkTo is the start option that links an item's span to the run's
+// span sc: no link if sc is invalid (no SDK, or a panicking Span).
+// The messaging conventions define no attributes for such a link.
+func linkTo(sc trace.SpanContext) trace.SpanStartOption {
+	if !sc.IsValid() {
+		return trace.WithLinks()
+	}
+	return trace.WithLinks(trace.Link{SpanContext: sc})
+}
+
 // mustContext panics, on the caller's goroutine, for a nil ctx: a
 // programmer error, as for context.WithCancel(nil) and
 // errgroup.WithContext(nil). Checked before any goroutine starts, so

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otlpgo/otlpgo/concurrency"
 )
@@ -58,7 +59,8 @@ func TestPoolTelemetry(t *testing.T) {
 		t.Fatalf("metrics %v", seen)
 	}
 
-	// Item spans on: one per task, under the run.
+	// Item spans on: one per task, each the root of a trace of its own
+	// linked to the run (it was the run's child; see # Traces).
 	rec2 := tracetest.NewSpanRecorder()
 	tp2 := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec2))
 	p2 := newPool(t, 2, func(_ context.Context, x int) (int, error) { return x, nil },
@@ -66,7 +68,20 @@ func TestPoolTelemetry(t *testing.T) {
 	if _, err := p2.Run(ctx, in[:10]); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(rec2.Ended()); n != 11 {
+	ended := rec2.Ended()
+	if n := len(ended); n != 11 {
 		t.Fatalf("%d spans with item spans, want 10 tasks and the run", n)
+	}
+	run := ended[len(ended)-1] // the run ends last
+	traces := map[trace.TraceID]bool{}
+	for _, s := range ended[:10] {
+		if s.Name() != "concurrency.pool.task" || s.Parent().IsValid() || len(s.Links()) != 1 ||
+			s.Links()[0].SpanContext.SpanID() != run.SpanContext().SpanID() {
+			t.Fatalf("task span %q: parent %v, links %v; want a root linked to the run", s.Name(), s.Parent(), s.Links())
+		}
+		traces[s.SpanContext().TraceID()] = true
+	}
+	if run.Name() != "concurrency.pool.run" || len(traces) != 10 || traces[run.SpanContext().TraceID()] {
+		t.Fatalf("run span %q; %d task traces apart from it, want 10", run.Name(), len(traces))
 	}
 }

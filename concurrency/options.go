@@ -74,9 +74,17 @@ func WithCollectAll(on bool) Option {
 	return optionFunc(func(c *config) { c.collectAll = on })
 }
 
-// WithItemSpans makes every task (or channel send and receive) a span of
-// its own. Off by default: a recorded span costs about 25 times a tiny
-// task.
+// WithItemSpans makes every item a span of its own: a WorkerPool's task
+// ("concurrency.pool.task"), a pipeline item's pass through each stage
+// ("concurrency.pipeline.stage"), a TracedChannel's send and receive. Off
+// by default: a recorded span costs about 25 times a tiny task.
+//
+// Where the item belongs to a run (Run's tasks, RunPipeline's items), its
+// span starts a trace of its own (trace.WithNewRoot) with a link to the
+// run's span, and a pipeline item's later stages are children of its
+// earlier ones; where the item comes with its own sender's context (a
+// Submit's ctx, a TracedChannel's Send), its span continues that
+// sender's trace. See # Traces in the package doc.
 func WithItemSpans(on bool) Option {
 	return optionFunc(func(c *config) { c.itemSpans = on })
 }

@@ -142,6 +142,10 @@ func TestCallbackPanicsComeBackAsErrors(t *testing.T) {
 			_, err := p.Run(ctx, []int{1, 2})
 			return err
 		}},
+		{"pipeline stage span (TracerProvider)", "first", func(t *testing.T) error {
+			return concurrency.RunPipeline(ctx, count(100), concurrency.Then(mustStage(t, "first", 3, ok), mustStage(t, "second", 2, ok)), noSink,
+				concurrency.WithItemSpans(true), concurrency.WithTracerProvider(panicTracer{name: "concurrency.pipeline.stage"}))
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			current := goleak.IgnoreCurrent()

@@ -63,7 +63,8 @@ func (e *TaskError) Unwrap() error { return e.Err }
 // Submit and Run return ErrClosed.
 //
 // Telemetry: one span per Run ("concurrency.pool.run"), never one per
-// task unless WithItemSpans; metrics concurrency.pool.queue.depth and
+// task unless WithItemSpans, and tasks never run under it (see Run, and
+// # Traces in the package doc); metrics concurrency.pool.queue.depth and
 // concurrency.pool.inflight (gauges), concurrency.pool.task.duration (a
 // histogram, recorded only when an SDK listens) and
 // concurrency.pool.task.errors. Measured here (BenchmarkWorkerPool in
@@ -104,8 +105,11 @@ type task[In, Out any] struct {
 
 // run is one Run's shared state.
 type run[Out any] struct {
+	// ctx is what the tasks receive: the run's context with its span
+	// taken out (see the package doc, # Traces), cancelled by cancel.
 	ctx     context.Context
-	cancel  context.CancelFunc // fail fast: the first error cancels ctx
+	link    trace.SpanStartOption // with item spans: links a task's span to the run's
+	cancel  context.CancelFunc    // fail fast: the first error cancels ctx
 	out     []Out
 	errs    errs.Collector
 	first   atomic.Pointer[TaskError]
@@ -362,7 +366,7 @@ func (p *WorkerPool[In, Out]) call(t *task[In, Out]) (out Out, err error) {
 	ctx := t.ctx
 	var span trace.Span
 	if p.cfg.itemSpans {
-		ctx, span = p.inst.tracer.Start(ctx, "concurrency.pool.task", trace.WithAttributes(attribute.Int("concurrency.task.index", t.idx)))
+		ctx, span = p.startTask(t)
 	}
 	timed := p.inst.timed(ctx)
 	var start time.Time
@@ -381,6 +385,20 @@ func (p *WorkerPool[In, Out]) call(t *task[In, Out]) (out Out, err error) {
 		span.End()
 	}
 	return out, err
+}
+
+// startTask starts t's span. A Run's task is the root of a trace of its
+// own, linked to the run's span: a run of any size adds one span to its
+// caller's trace, and each task is sampled on its own. A Submit's task is a child of the
+// span in the ctx given to Submit, the task's own sender: it continues
+// that trace, as a messaging consumer may parent the processing of a
+// single message on its creation context.
+func (p *WorkerPool[In, Out]) startTask(t *task[In, Out]) (context.Context, trace.Span) {
+	attrs := trace.WithAttributes(attribute.Int("concurrency.task.index", t.idx))
+	if t.run == nil {
+		return p.inst.tracer.Start(t.ctx, "concurrency.pool.task", attrs)
+	}
+	return p.inst.tracer.Start(t.ctx, "concurrency.pool.task", attrs, trace.WithNewRoot(), t.run.link)
 }
 
 // invoke runs fn, turning a panic into a *panics.Error, so that the
@@ -407,7 +425,12 @@ func (r *run[Out]) finish(idx int, out Out, err error) {
 // block for long (a panic in it is recovered and reported to the error
 // handler). A failed task with a nil done goes to the error handler
 // (WithErrorHandler). Submit returns ErrClosed after Shutdown, or ctx's
-// error if ctx ends while waiting; fn later receives ctx.
+// error if ctx ends while waiting; fn later receives ctx, span and all:
+// a submitted task is one item whose sender is the caller, so it
+// continues the caller's trace (with WithItemSpans, its
+// "concurrency.pool.task" span is a child of ctx's span). Submitting
+// from a loop that runs under one long span makes every task its child;
+// give such a loop's Submit a ctx without it, as Run does for its tasks.
 func (p *WorkerPool[In, Out]) Submit(ctx context.Context, in In, done func(Out, error)) error {
 	mustContext(ctx)
 	return p.push(ctx, task[In, Out]{ctx: ctx, in: in, done: done})
@@ -439,6 +462,14 @@ func (p *WorkerPool[In, Out]) push(ctx context.Context, t task[In, Out]) error {
 // TracerProvider that panics starting the run's span is Run's error, a
 // *panics.Error, and no task runs; ending and recording the span run
 // under panics, a panic there dropped.
+//
+// The run's span ("concurrency.pool.run") is a child of ctx's span, but
+// the tasks do not run under it: the ctx fn receives has ctx's values and
+// the run's cancellation and no span, so what fn traces is a trace of its
+// own per task, sampled on its own, and the run adds one span to ctx's
+// trace however many inputs there are. With WithItemSpans, each task's
+// "concurrency.pool.task" span is the root of that trace, linked to the
+// run's span, and fn's spans are its children.
 func (p *WorkerPool[In, Out]) Run(ctx context.Context, inputs []In) ([]Out, error) {
 	mustContext(ctx)
 	if p == nil || p.q == nil || p.closed.Load() {
@@ -451,8 +482,12 @@ func (p *WorkerPool[In, Out]) Run(ctx context.Context, inputs []In) ([]Out, erro
 	}
 	defer endSpan(span)
 	r := &run[Out]{out: make([]Out, len(inputs))}
+	if p.cfg.itemSpans {
+		r.link = linkTo(spanContextOf(span))
+	}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	defer r.cancel()
+	r.ctx = withoutSpan(r.ctx) // the tasks are not the run's children: see # Traces
 	r.wg.Add(len(inputs))
 	// Tasks are queued in chunks, each claimed with one compare-and-swap.
 	chunk := make([]task[In, Out], 0, min(len(inputs), maxTake))
