@@ -66,6 +66,22 @@
 //	events, seq, err := engine.Do(ctx, orderbook.Command{Op: orderbook.OpSubmit, Order: order}, nil)
 //	err = engine.Shutdown(ctx)
 //
+// # Traces
+//
+// The engine runs for as long as the service does, so nothing it traces
+// hangs under one long span: each batch's span ("orderbook.batch", with
+// its command, fill and reject counts) is the root of a trace of its own,
+// one span long however many commands the batch or the engine's life
+// holds, and sampled on its own. It starts when the matching goroutine
+// takes the batch and ends when the batch's results are delivered, not
+// while the engine waits for commands. Per-command work runs under no
+// span of the engine's: a [Handler] and the event stream get a [Result],
+// not a context, and a caller of [Engine.Do] or [Engine.Send] keeps its
+// own context, so the spans it starts around a command (an order's
+// "match", say) stay in the caller's trace, one per command. Commands
+// carry no span context through the queue, so a batch's span does not
+// link to its senders' spans.
+//
 // # What does not belong here
 //
 // Pre-trade risk checks belong to package risk; queues to package

@@ -66,7 +66,8 @@ type Handler func(Result)
 // ErrClosed; use NewEngine or OpenEngine.
 //
 // Telemetry: one span per batch ("orderbook.batch", with its command,
-// fill and reject counts), never one per order; counters
+// fill and reject counts), never one per order, each the root of a trace
+// of its own (see # Traces in the package doc); counters
 // orderbook.commands (by op), orderbook.fills and orderbook.rejects (by
 // reason), and the gauge orderbook.queue.depth.
 type Engine struct {

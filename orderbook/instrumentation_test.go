@@ -2,7 +2,9 @@ package orderbook_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -10,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otlpgo/otlpgo/orderbook"
 )
@@ -103,4 +106,67 @@ func TestEngineTelemetry(t *testing.T) {
 		t.Fatalf("counters %v; want %d commands, %d submits, %d fills, %d rejects", sums, commands, submits, fills, rejects)
 	}
 	t.Logf("%d commands in %d batch spans; %d fills, %d rejects", commands, len(ended), fills, rejects)
+}
+
+// TestEngineTracesStayBounded: commands sent from callers' spans, through
+// Do and Send, leave every trace as long as it was: each batch's span is
+// the root of a trace of its own, one span long, and each caller's trace
+// holds only the caller's span, whatever the number of commands (see
+// # Traces in the package doc).
+func TestEngineTracesStayBounded(t *testing.T) {
+	for _, commands := range []int{100, 3_000} {
+		t.Run(fmt.Sprintf("commands=%d", commands), func(t *testing.T) {
+			ctx := context.Background()
+			rec := tracetest.NewSpanRecorder()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+			t.Cleanup(func() { _ = tp.Shutdown(ctx) })
+			e, err := orderbook.NewEngine(io.Discard, orderbook.WithTracerProvider(tp), orderbook.WithBatchSize(64))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tracer := tp.Tracer("caller")
+			var wg sync.WaitGroup
+			for p := range 2 {
+				wg.Go(func() {
+					s := newCommandStream(uint64(p+1), 11)
+					for i := range commands / 2 {
+						cctx, span := tracer.Start(ctx, "order")
+						var err error
+						if i%2 == 0 {
+							_, _, err = e.Do(cctx, s.next(), nil)
+						} else {
+							err = e.Send(cctx, s.next(), nil)
+						}
+						span.End()
+						if err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			shutdown(t, e)
+
+			sizes := map[trace.TraceID]int{}
+			batches := 0
+			for _, s := range rec.Ended() {
+				sizes[s.SpanContext().TraceID()]++
+				if s.Name() == "orderbook.batch" {
+					batches++
+					if s.Parent().IsValid() {
+						t.Fatalf("a batch span is a child of %v, want a root", s.Parent())
+					}
+				}
+			}
+			for id, n := range sizes {
+				if n != 1 {
+					t.Fatalf("trace %v has %d spans, want 1 (an order, or a batch)", id, n)
+				}
+			}
+			if batches == 0 || len(sizes) != commands+batches {
+				t.Fatalf("%d traces for %d orders and %d batches", len(sizes), commands, batches)
+			}
+		})
+	}
 }
