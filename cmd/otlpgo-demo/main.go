@@ -28,6 +28,14 @@
 // pipeline whose clearing stage runs a saga per fill (debit the buyer,
 // credit the seller, confirm with a flaky clearing house, compensating
 // when it rejects the trade) on a bbolt log.
+//
+// Every trace is bounded: an order is a trace (its server span, the risk
+// check and the match), a batch of the book is a trace of one span, and
+// a fill's settlement is a trace (the pipeline's item spans, the saga and
+// its steps) linked to the pipeline's run span, so that each is sampled
+// on its own and no trace grows with the run. The summary shows the
+// sampled spans that ended in each second, from the start to the end of
+// settlement, against the budget, and the largest trace.
 package main
 
 import (
@@ -46,6 +54,7 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otlpgo/otlpgo/otelx"
 )
@@ -77,6 +86,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
+	out = &syncWriter{w: out} // progress, errors and the main goroutine print
 
 	// Export over OTLP when the environment names a collector; otherwise
 	// keep a summary in the process.
@@ -131,22 +141,49 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	runCtx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	start := time.Now()
+	// Count sampled spans per second, from the start to the end of
+	// settlement, whatever the exporter.
+	var counter *sampledCounter
+	if sdk, ok := tel.TracerProvider().(*sdktrace.TracerProvider); ok {
+		counter = newSampledCounter(start)
+		sdk.RegisterSpanProcessor(counter)
+	}
 	sched := schedule{start: start, duration: o.duration, base: o.rate}
+	// The progress line goes on through settlement, a second at a time.
+	progressCtx, stopProgress := context.WithCancel(ctx)
+	defer stopProgress()
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		progress(progressCtx, out, tel, w, sched)
+	}()
 	var wg sync.WaitGroup
 	for i := range o.workers {
 		wg.Go(func() { w.submitLoop(runCtx, uint64(i), sched, o.workers) })
 	}
-	progress(runCtx, out, tel, w, sched)
 	wg.Wait()
 	elapsed := time.Since(start)
 
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancelShutdown()
 	book, bookErr := w.closeBook(shutdownCtx) // before telemetry, so its last spans are exported
-	fmt.Fprintf(out, "  settling %d fills, each by a saga on a bbolt log ...\n", len(w.fills))
+	fmt.Fprintf(out, "  settling %d fills, each by a saga on a bbolt log, each fill a trace of its own ...\n", len(w.fills))
 	settled, settleErr := settle(ctx, dir, w.fills) // Ctrl-C stops it; the sagas stay in the log
-	shutdownErr := tel.Shutdown(shutdownCtx)
-	report(out, tel.Health(), w, elapsed, book, settled, summary)
+	settledAt := time.Now()
+	stopProgress()
+	<-progressDone
+	// Telemetry's own 10 s start now: settlement may have used up
+	// shutdownCtx's.
+	telCtx, cancelTel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancelTel()
+	shutdownErr := tel.Shutdown(telCtx)
+	report(out, tel.Health(), w, elapsed, book, settled)
+	if counter != nil {
+		counter.report(out, o.budget, settledAt)
+	}
+	if summary != nil {
+		summary.print(out)
+	}
 	switch {
 	case bookErr != nil:
 		return fmt.Errorf("order book: %w", bookErr)
@@ -182,7 +219,8 @@ func (s schedule) rate(t time.Time) int {
 
 var phaseNames = [3]string{"base load", "5x load", "errors"}
 
-// progress prints a line a second until ctx ends: the phase, orders, the
+// progress prints a line a second until ctx ends (through the workload
+// and then settlement): the phase, orders, the
 // sampler's probability and its estimate of spans arriving per second, the
 // spans actually started and sampled in the last second, and what the
 // exporter did.
@@ -207,8 +245,12 @@ func progress(ctx context.Context, out io.Writer, tel *otelx.Telemetry, w *workl
 					boost = fmt.Sprintf("  boosted: errors %.0f%%", 100*st.ErrorRatio)
 				}
 			}
+			phase := phaseNames[s.phase(now.Add(-500*time.Millisecond))]
+			if now.Sub(s.start) > s.duration+500*time.Millisecond {
+				phase = "settling"
+			}
 			fmt.Fprintf(out, "  %4.1fs %-9s p %.4f  spans/s %6.0f (estimated %6.0f)  sampled/s %5.0f  exported %6d  dropped %d  %s%s\n",
-				now.Sub(s.start).Seconds(), phaseNames[s.phase(now.Add(-500*time.Millisecond))], p, started, est, sampled,
+				now.Sub(s.start).Seconds(), phase, p, started, est, sampled,
 				h.Traces.SpansExported, h.Traces.SpansDropped, h.Status, boost)
 		}
 	}
@@ -228,7 +270,7 @@ func firstError(out io.Writer) func(error) {
 	}
 }
 
-func report(out io.Writer, h otelx.Health, w *workload, elapsed time.Duration, book bookReport, settled settleReport, summary *summaryExporter) {
+func report(out io.Writer, h otelx.Health, w *workload, elapsed time.Duration, book bookReport, settled settleReport) {
 	row := func(name string, v any, note string) { fmt.Fprintf(out, "  %-16s %10v  %s\n", name, v, note) }
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "summary")
@@ -253,9 +295,6 @@ func report(out io.Writer, h otelx.Health, w *workload, elapsed time.Duration, b
 	row("spans open", h.Spans.Open, "started and never ended")
 	row("metric exports", h.Metrics.Exports, fmt.Sprintf("%d failed", h.Metrics.FailedExports))
 	row("health", h.Status, lastReason(h))
-	if summary != nil {
-		summary.print(out)
-	}
 }
 
 func setting(h otelx.Health, name string) string {

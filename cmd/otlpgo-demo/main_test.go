@@ -76,6 +76,7 @@ func TestDemoWithoutCollectorSummarisesWhatWouldBeExported(t *testing.T) {
 	// sampled order is a whole trace: a place and a risk check.
 	perName := count(t, s, "order.place") + count(t, s, "risk.check") + count(t, s, "book.match") + count(t, s, "orderbook.batch") +
 		countIfPresent(s, "concurrency.pipeline.run") + // one span, sampled or not
+		countIfPresent(s, "concurrency.pipeline.stage") + // two per fill, each fill sampled on its own
 		countIfPresent(s, "saga settle") + countIfPresent(s, "step debit-buyer") + countIfPresent(s, "step credit-seller") +
 		countIfPresent(s, "step confirm") + countIfPresent(s, "compensate debit-buyer") + countIfPresent(s, "compensate credit-seller")
 	if perName != exported || count(t, s, "order.place") != count(t, s, "risk.check") {
@@ -100,6 +101,24 @@ func TestDemoWithoutCollectorSummarisesWhatWouldBeExported(t *testing.T) {
 	if m := regexp.MustCompile(`fills settled\s+(\d+)  of (\d+), .*; (\d+) compensated, (\d+) stuck; (\d+) clearing calls retried`).FindStringSubmatch(s); m == nil ||
 		atoi(m[1])+atoi(m[3]) != atoi(m[2]) || m[4] != "0" || m[5] == "0" {
 		t.Errorf("not every fill's saga ended, or no retry happened:\n%s", s)
+	}
+	// Sampled spans are counted in every second from the start to the end
+	// of settlement, and add up to the spans sampled.
+	m := regexp.MustCompile(`(?m)^\s+sampled spans/s\s+([\d ]+)  \(`).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no sampled spans/s row in:\n%s", s)
+	}
+	perSecond := 0
+	for _, f := range strings.Fields(m[1]) {
+		perSecond += atoi(f)
+	}
+	if perSecond != sampled {
+		t.Errorf("sampled spans per second add up to %d, not the %d sampled:\n%s", perSecond, sampled, s)
+	}
+	// No trace grows with the run: the largest is one settlement (its two
+	// stage spans, the saga and its steps and compensations) or one order.
+	if n := count(t, s, "largest trace"); n == 0 || n > 12 {
+		t.Errorf("the largest trace has %d spans, want 1 to 12:\n%s", n, s)
 	}
 	if !strings.Contains(s, "by pre-trade risk: max-quantity") {
 		t.Errorf("no risk rejections by rule in:\n%s", s)

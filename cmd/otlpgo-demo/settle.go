@@ -63,6 +63,10 @@ var (
 // confirm with a simulated clearing house that is busy one call in ten
 // (retried, some failures saying how long to wait) and rejects one trade
 // in two hundred (the saga then compensates the debit and the credit).
+// Each fill is a trace of its own: its "price" stage span is the root,
+// linked to the pipeline's run span, and the "clear" stage span and the
+// saga's spans follow it; the pipeline's run is one span, however many
+// fills there are.
 func settle(ctx context.Context, dir string, fills []fill) (settleReport, error) {
 	var r settleReport
 	var retried atomic.Int64
@@ -137,7 +141,7 @@ func settle(ctx context.Context, dir string, fills []fill) (settleReport, error)
 			r.stuck++
 		}
 		return nil
-	}, concurrency.WithName("settlement"))
+	}, concurrency.WithName("settlement"), concurrency.WithItemSpans(true))
 	r.retried = retried.Load()
 	return r, err
 }
