@@ -5,30 +5,50 @@
 //
 //	a := sampler.NewAdaptive(sampler.WithBudget(200)) // spans per second
 //	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(a), sdktrace.WithSpanProcessor(a))
+//	defer tp.Shutdown(ctx) // also stops the sampler's goroutine
 //
-// otelx.Setup installs one by default (budget from otelx.WithSpanBudget or
-// the OTLPGO_SPAN_BUDGET environment variable).
+// Install it unwrapped (not inside sdktrace.ParentBased: it follows
+// parents itself, and must see child spans to count them) and as a span
+// processor (to see errors). It reports either mistake once through
+// otel.Handle ([ErrWrapped], [ErrNotProcessor]). otelx.Setup installs one
+// by default (budget from otelx.WithSpanBudget or the OTLPGO_SPAN_BUDGET
+// environment variable).
 //
 // # How it decides
 //
-// Root spans are sampled with a probability p that the sampler adjusts
-// every interval (default 1s): it estimates the spans arriving per second
-// from the ones it sampled, each standing for 1/p spans, and sets p to
-// budget/arrivals, between a floor and a ceiling. A rise of load is
-// answered within one interval (sooner when the budget is overrun twice
-// over); a fall, at most 4x per interval, so a lull cannot throw p to the
-// ceiling. Children follow their parent, so traces stay whole.
+// Root spans are sampled with a probability p that a goroutine adjusts
+// every interval (default 1s), whether or not anything is sampled or
+// anybody reads the sampler. It counts the roots arriving in a band of
+// randomness just above the threshold (eight times as wide as what is
+// sampled, each standing for its adjusted count), so it knows the arrival
+// rate without touching the drop path, and sets p to what the budget
+// allows, between a floor and a ceiling. A fall in load raises p as fast
+// as the evidence allows (by the upper confidence bound of the arrivals,
+// at least 4x an interval); a rise is met at once: as soon as the spans
+// sampled since the last adjustment pass twice the budget, p is cut, so
+// start-up and a step up stay within about twice the budget in every
+// second. Children follow their parent, so traces stay whole; the
+// sampler measures the spans per trace and budgets traces accordingly.
 //
-// While the estimated ratio of root spans ending in error is above a
-// threshold, p is multiplied by a boost. A head sampler cannot see a span's
-// status, so Adaptive is also a SpanProcessor: registered with
+// Spans that follow a sampled remote parent count one each against the
+// budget (never at an upstream's adjusted count, which a hostile upstream
+// could inflate), and local roots get the rest, keeping at least half the
+// budget, or their share of it in proportion to the spans arriving if that
+// is smaller.
+//
+// While local root spans are reliably failing more than a threshold, p is
+// multiplied by a boost. A head sampler cannot see a span's status, so
+// Adaptive is also a SpanProcessor: registered with
 // sdktrace.WithSpanProcessor, it sees spans end and estimates the error
 // ratio, weighting each sampled root by 1/p so the estimate stays unbiased
-// when p is low or changing.
+// when p is low or changing. The boost switches on when a confidence bound
+// puts the ratio above the threshold and off when one puts it below, so a
+// steady ratio near the threshold does not make it flap.
 //
-// With [WithFairness], every root span name keeps a minimum of sampled
-// traces per second, so a rare operation is seen even when a hot one takes
-// the budget; [WithMaxTracesPerSecond] adds a hard cap.
+// With [WithFairness], every root span name keeps up to a minimum of
+// sampled traces per second, within the budget, so a rare operation is
+// seen even when a hot one takes the budget; [WithMaxTracesPerSecond] adds
+// a hard cap.
 //
 // # Consistency across services
 //
@@ -40,8 +60,11 @@
 // ot=th:<hex>, rounded to 4 significant hex digits. Every service and
 // backend can then tell the probability a trace was sampled at, and weight
 // it by its adjusted count, even though p changes over time. Sampled
-// children carry the same value; a parent threshold that contradicts the
-// trace's randomness is erased.
+// children carry the same value. An rv is never changed; a th that does not
+// parse, that the trace's randomness contradicts, or that no longer
+// describes a span dropped here is erased. A remote trace ID without the
+// W3C random flag and without rv is assumed random, as the specification
+// allows, and reported once ([ErrAssumedRandomness]).
 //
 // # What does not belong here
 //
