@@ -94,6 +94,9 @@ type Adaptive struct {
 	desc    string
 	epoch   time.Time // immutable; lastTick is measured from it (monotonic)
 	maxW    uint64    // immutable; the largest weight one span may carry
+	// minOverload is the fewest sampled entries that show an overload;
+	// immutable.
+	minOverload float64
 
 	// state is the decision in force; replaced whole at each adjustment.
 	state atomic.Pointer[decision]
@@ -169,6 +172,7 @@ func NewAdaptive(opts ...Option) *Adaptive {
 		otel.Handle(err)
 	}
 	a := &Adaptive{cfg: cfg, epoch: cfg.now()}
+	a.minOverload = max(8, min(minOverloadSpans, cfg.budget*cfg.interval.Seconds()/8))
 	// No span may stand for more than the floor implies: a remote parent's
 	// tracestate cannot inflate the error estimate beyond what this sampler
 	// could itself produce. With the floor at 2^-40 or above, the sums
@@ -183,7 +187,7 @@ func NewAdaptive(opts ...Option) *Adaptive {
 	a.desc = fmt.Sprintf("Adaptive{budget:%g/s,floor:%g,ceiling:%g,interval:%v,errorThreshold:%g,errorBoost:%g,parentBased:%t}",
 		cfg.budget, cfg.floor, cfg.ceiling, cfg.interval, cfg.errThreshold, cfg.errBoost, cfg.parentBased)
 	d := a.makeDecision(cfg.ceiling, 1, 0)
-	d.early = 0 // until the first adjustment, any minOverloadSpans sampled entries show an overload
+	d.early = 0 // until the first adjustment, any minOverload sampled entries show an overload
 	if d.p <= cfg.floor {
 		d.early = math.Inf(1) // pinned: nothing to adjust
 	}

@@ -25,8 +25,9 @@ const maxRise = 4.0
 // for the time elapsed.
 const overloadFactor = 2
 
-// minOverloadSpans is the fewest sampled entries that can show an
-// overload: below it, chance alone would trigger early adjustments.
+// minOverloadSpans is the most sampled entries an overload needs to show
+// (fewer at small budgets: an eighth of an interval's budget, at least
+// 8): below it, chance alone would trigger early adjustments.
 const minOverloadSpans = 32
 
 // capMargin keeps the probability this far below the hard cap's rate, so
@@ -170,7 +171,7 @@ func (a *Adaptive) due(now time.Time) bool {
 		return true
 	}
 	secs := max(elapsed.Seconds(), 1e-9)
-	if n := float64(a.entries.Load()); n >= minOverloadSpans && n >= a.decision().early*secs {
+	if n := float64(a.entries.Load()); n >= a.minOverload && n >= a.decision().early*secs {
 		return true
 	}
 	if a.limiter != nil {
