@@ -93,3 +93,22 @@ func ExampleAdaptive_Stats() {
 	// after 2s: probability 0.01, ~10k spans/s arriving
 	// after 3s: probability 0.01, ~10k spans/s arriving
 }
+
+// The policy of the design notes this library started from — raise the
+// probability 10x while more than 1% of requests fail, and sample 0.01% at
+// 10k requests a second — as options. A budget of 1 sampled span a second
+// is 0.01% at 10k spans/s; the sampler follows load on both sides of it
+// rather than switching at a rate. The defaults (5% and 4x, budget 100)
+// hold until a measurement favours the notes' policy.
+func Example_seedPolicy() {
+	a := sampler.NewAdaptive(
+		sampler.WithErrorBoost(0.01, 10),
+		sampler.WithBudget(1),
+		sampler.WithFloor(1e-4),
+	)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(a), sdktrace.WithSpanProcessor(a))
+	defer tp.Shutdown(context.Background())
+	fmt.Println(a.Description())
+	// Output:
+	// Adaptive{budget:1/s,floor:0.0001,ceiling:1,interval:1s,errorThreshold:0.01,errorBoost:10,parentBased:true}
+}
