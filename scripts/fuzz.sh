@@ -24,10 +24,25 @@ targets=0
 while read -r pkg; do
 	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
 		echo "--- fuzz $pkg $target ($fuzztime)"
-		# Only the last progress line is kept: it has the total executions.
-		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" 2>&1 |
-			awk '/^fuzz: elapsed/ { last = $0; next } { if (last != "") print last; last = ""; print } END { if (last != "") print last }' ||
-			{ echo "fuzz.sh: $pkg $target failed" >&2; exit 1; }
+		# Go's fuzzing engine can end a run that found nothing with
+		# "context deadline exceeded" when -fuzztime runs out while a worker
+		# is busy; such a run wrote no failing input. It is retried once;
+		# any run that writes a failing input fails at once.
+		for attempt in 1 2; do
+			status=0
+			out="$(go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" 2>&1)" || status=$?
+			# Only the last progress line is kept: it has the total executions.
+			awk '/^fuzz: elapsed/ { last = $0; next } { if (last != "") print last; last = ""; print } END { if (last != "") print last }' <<<"$out"
+			if [[ $status -eq 0 ]]; then
+				break
+			fi
+			if [[ $attempt -eq 1 ]] && ! grep -q 'Failing input written' <<<"$out" && grep -q 'context deadline exceeded' <<<"$out"; then
+				echo "fuzz.sh: $pkg $target: the engine timed out without a failing input; once more"
+				continue
+			fi
+			echo "fuzz.sh: $pkg $target failed" >&2
+			exit 1
+		done
 		targets=$((targets + 1))
 	done
 done < <(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' "$pattern")
