@@ -230,10 +230,13 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 	rootsN := float64(a.rootsN.Swap(0))
 	a.cappedNow.Store(0)
 	a.mu.ticks++
+	// Checked before this interval's spans count: a span sampled in an
+	// earlier interval has long had its OnStart, while one sampled just now
+	// (its adjustment running inside ShouldSample) has not had it yet.
+	a.seen.check(a.mu.ticks)
 	if sampled > 0 {
 		a.seen.sampledAny.Store(true)
 	}
-	a.seen.check(a.mu.ticks)
 
 	est := &a.mu.est
 	est.roots = smooth(est.roots, band/secs)

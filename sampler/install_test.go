@@ -165,3 +165,26 @@ func TestShutdownHonoursContext(t *testing.T) {
 		t.Errorf("Shutdown with a cancelled context: %v", err)
 	}
 }
+
+// TestFirstSampledSpanAfterIdleIntervalsReportsNothing: the first span
+// sampled after idle adjustments may itself trigger one, inside
+// ShouldSample and before its OnStart; that is not a missing processor.
+func TestFirstSampledSpanAfterIdleIntervalsReportsNothing(t *testing.T) {
+	errs := captureErrors(t)
+	now := time.Unix(1e9, 0)
+	a := sampler.NewAdaptive(sampler.WithClock(func() time.Time { return now }))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(a), sdktrace.WithSpanProcessor(a))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	for range 2 {
+		now = now.Add(time.Second)
+		_ = a.Stats()
+	}
+	now = now.Add(time.Second)
+	_, s := tp.Tracer("t").Start(context.Background(), "first")
+	s.End()
+	now = now.Add(time.Second)
+	_ = a.Stats()
+	if n := count(errs(), sampler.ErrNotProcessor); n != 0 {
+		t.Errorf("a registered sampler reported ErrNotProcessor: %v", errs())
+	}
+}

@@ -26,12 +26,19 @@ const (
 	// was sampled, keeping the trace whole across services. The default.
 	FollowRemoteParent RemoteParent = iota
 	// DecideRemoteParent ignores the remote parent's decision and decides
-	// as for a root: it draws a fresh random rv (the one change to trace
-	// randomness the specification allows, at a root), compares it with
-	// this sampler's threshold, and writes both to the tracestate. Use it
-	// at an edge that receives traceparent headers from clients it does not
-	// trust to sample: they choose the trace ID, but not the rv. It costs a
-	// new tracestate (an allocation) on each such span, sampled or not.
+	// as for a root, by the trace's randomness and this sampler's
+	// threshold, and writes the threshold to the tracestate. The
+	// randomness is the rv the parent's tracestate carries, which the
+	// specification forbids changing; when there is none, a fresh random
+	// rv that it writes (the one change to trace randomness the
+	// specification allows). Use it at an edge that receives traceparent
+	// headers from clients it does not trust to sample: a client that
+	// sends only a trace ID and a sampled flag decides nothing. A client
+	// that also sends ot=rv:ffffffffffffff passes every threshold, as it
+	// would at any conforming sampler: bound what clients can force with
+	// WithMaxTracesPerSecond, or drop the tracestate of untrusted requests
+	// before the span starts. It costs a new tracestate (an allocation) on
+	// each such span without an rv, sampled or not.
 	DecideRemoteParent
 )
 
@@ -131,6 +138,10 @@ func WithBudget(spansPerSecond float64) Option {
 
 // WithFloor sets the lowest probability the sampler uses (default 1e-4),
 // whatever the load. It must be in [2^-40, 1] (2^-40 is about 9e-13).
+// Probabilities are rounded to the th encoding (4 significant hex digits,
+// more near 0): when the floor and ceiling are closer together than one
+// step of it, the probability in force is the nearest encoded value and
+// may lie just outside them (floor = ceiling = 0.3 runs at 0.300003).
 func WithFloor(p float64) Option {
 	return checked("WithFloor", p, validProbability, "want a probability in [2^-40, 1]",
 		func(c *config) *float64 { return &c.floor })

@@ -55,8 +55,9 @@ func (s *seen) assumedRandomness() {
 	}
 }
 
-// check runs at each adjustment: after two intervals in which spans were
-// sampled and none was seen starting, the sampler is not a span
+// check runs at each adjustment, before the interval's spans are noted:
+// from the second adjustment on, when spans were sampled in an earlier
+// interval and none was seen starting, the sampler is not a span
 // processor.
 func (s *seen) check(ticks int64) {
 	if ticks >= 2 && s.sampledAny.Load() && !s.started.Load() && s.notProc.CompareAndSwap(false, true) {

@@ -136,7 +136,8 @@ type otValue struct {
 }
 
 // parseOT reads th and rv from an "ot" entry such as "th:e666;rv:1a2b…".
-// Invalid or unknown sub-keys are ignored, as the specification allows.
+// Unknown sub-keys are ignored, as the specification allows; of a
+// repeated th or rv, the first counts.
 func parseOT(raw string) otValue {
 	v := otValue{raw: raw}
 	for rest := raw; rest != ""; {
@@ -146,14 +147,16 @@ func parseOT(raw string) otValue {
 		if !ok {
 			continue
 		}
-		switch key {
-		case "th":
+		// The first th and the first rv count, as rvOnly and every reader
+		// that stops at the first match see them.
+		switch {
+		case key == "th" && !v.hasTh && !v.badTh:
 			if t, err := parseThreshold(val); err == nil {
 				v.th, v.hasTh = t, true
 			} else {
 				v.badTh = true
 			}
-		case "rv":
+		case key == "rv" && !v.hasRv:
 			v.rv, v.hasRv = parseRandomness(val)
 		}
 	}
