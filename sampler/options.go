@@ -232,12 +232,13 @@ func WithMaxTracesPerSecond(n float64) Option {
 // fit in the budget, the sampled roots are shared max-min fairly (each
 // name gets the same number, or all its roots if it has fewer).
 //
-// Names are hashed into 4096 buckets, so memory is fixed (64 KiB)
-// whatever the number of distinct names, and a name is raised with its
-// bucket: a rare name that shares a bucket with a hot one (about hot
-// names in 4096) is not raised, and rare names that share a bucket share
-// its minimum. It costs a hash and an atomic add on every root span,
-// sampled or not (BenchmarkShouldSample, sampler=adaptive-fair).
+// Names are counted in two of 4096 buckets (FNV-1a), so memory is fixed
+// (96 KiB) whatever the number of distinct names, and a name is decided
+// by the quieter of its buckets: a rare name is not raised only when both
+// share with hot names (about (hot names/4096)^2 of the time), and rare
+// names that share a bucket share its minimum. It costs a hash and two
+// atomic adds on every root span, sampled or not (BenchmarkShouldSample,
+// sampler=adaptive-fair).
 func WithFairness(minPerSecond float64) Option {
 	return checked("WithFairness", minPerSecond, positive, "want a positive number of traces per second",
 		func(c *config) *float64 { return &c.fairMin })
