@@ -134,15 +134,14 @@ type Adaptive struct {
 // to apply it. Immutable once published.
 type decision struct {
 	threshold
-	p      float64          // the probability th encodes
-	weight uint64           // adjusted count in weightOne units
-	estT   uint64           // band threshold: a root with randomness at or above it is counted
-	estW   uint64           // the band's adjusted count in weightOne units
-	ot     string           // "th:…", the ot entry this decision writes
-	ts     trace.TraceState // "ot=th:…", for roots with an empty tracestate
-	boost  float64          // the error boost this decision includes (1: none)
-	early  float64          // sampled entries per second that count as overload; +Inf: never
-	boot   bool             // the first decision: its first use starts the goroutine
+	p     float64          // the probability th encodes
+	estT  uint64           // band threshold: a root with randomness at or above it is counted
+	estW  uint64           // the band's adjusted count in weightOne units
+	ot    string           // "th:…", the ot entry this decision writes
+	ts    trace.TraceState // "ot=th:…", for roots with an empty tracestate
+	boost float64          // the error boost this decision includes (1: none)
+	early float64          // sampled entries per second that count as overload; +Inf: never
+	boot  bool             // the first decision: its first use starts the goroutine
 }
 
 // bandFactor is how many times the sampled probability the band counts
@@ -152,7 +151,7 @@ const bandFactor = 8
 
 // always is the decision of the zero Adaptive: keep everything.
 var always = func() *decision {
-	d := &decision{threshold: threshold{t: 0, th: "0", prec: 1}, p: 1, weight: weightOne, estW: weightOne, ot: "th:0", boost: 1}
+	d := &decision{threshold: threshold{t: 0, th: "0", prec: 1}, p: 1, estW: weightOne, ot: "th:0", boost: 1}
 	d.ts, _ = trace.TraceState{}.Insert(otKey, d.ot)
 	return d
 }()
@@ -217,7 +216,6 @@ func addSat(c *atomic.Uint64, x uint64) {
 func (a *Adaptive) makeDecision(p, boost, early float64) *decision {
 	th := a.encode(p)
 	d := &decision{threshold: th, p: th.probability(), ot: "th:" + th.th, boost: boost, early: early}
-	d.weight = uint64(math.Round(adjustedCount(th.t) * weightOne))
 	band := probabilityToThreshold(min(1, bandFactor*d.p))
 	d.estT, d.estW = band.t, uint64(math.Round(adjustedCount(band.t)*weightOne))
 	d.ts, _ = trace.TraceState{}.Insert(otKey, d.ot) // "th:<hex>" is always valid

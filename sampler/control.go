@@ -185,11 +185,10 @@ func (a *Adaptive) due(now time.Time) bool {
 // estimates are the smoothed rates the probability is computed from, per
 // second.
 type estimates struct {
-	roots     float64 // roots decided here arriving, sampled or not
-	follow    float64 // remote-parented spans arriving, sampled upstream or not
-	followed  float64 // sampled spans following a sampled remote parent
-	perTrace  float64 // sampled spans per sampled entry (root or followed)
-	sampledIn float64 // sampled roots and followed entries, for the cap
+	roots    float64 // roots decided here arriving, sampled or not
+	follow   float64 // remote-parented spans arriving, sampled upstream or not
+	followed float64 // sampled spans following a sampled remote parent
+	perTrace float64 // sampled spans per sampled entry (root or followed)
 }
 
 // smooth folds a new per-second estimate x into prev: a change by half or
@@ -242,7 +241,6 @@ func (a *Adaptive) adjustLocked(now time.Time) {
 	est.roots = smooth(est.roots, band/secs)
 	est.follow = smooth(est.follow, followBand/secs)
 	est.followed = smooth(est.followed, followed/secs)
-	est.sampledIn = smooth(est.sampledIn, entries/secs)
 	if entries >= 1 {
 		est.perTrace = max(1, smooth(est.perTrace, sampled/entries))
 	}

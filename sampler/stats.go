@@ -71,6 +71,7 @@ type EstimateError struct {
 	Stats Stats // as computed, before the replacement
 }
 
+// Error says which Stats held a value that was not finite.
 func (e *EstimateError) Error() string {
 	return fmt.Sprintf("sampler: an estimate is not a finite number, replaced by 0: %+v", e.Stats)
 }
