@@ -280,12 +280,16 @@ func (a *Adaptive) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sampling
 		}
 		return a.decideWithParent(psc, d)
 	}
+	var b1, b2 *fairBucket
 	if a.fair != nil {
-		d = a.fair.decide(p.Name, d)
+		d, b1, b2 = a.fair.decide(p.Name, d)
 	}
 	r := traceIDRandomness(p.TraceID)
 	if r < d.estT {
 		return sdktrace.SamplingResult{Decision: sdktrace.Drop}
+	}
+	if b1 != nil {
+		countFair(d, b1, b2)
 	}
 	a.countBand(d)
 	if r < d.t {

@@ -22,35 +22,43 @@ type fairTable struct {
 }
 
 type fairBucket struct {
-	arrivals atomic.Int64             // roots since the last shares
+	arrivals atomic.Uint64            // weights of roots in the band since the last shares
 	d        atomic.Pointer[decision] // nil: the global decision applies
 	rate     float64                  // smoothed roots per second; guarded by Adaptive.mu
 }
 
 func newFairTable() *fairTable { return &fairTable{} }
 
-// decide counts a root named name in its two buckets and returns the
-// decision for it: the quieter bucket's when raised, else d. The hash is
-// FNV-1a, fixed, so runs are reproducible; names are not secrets, and a
-// client that crafts colliding names only shares a minimum with itself.
-func (f *fairTable) decide(name string, d *decision) *decision {
+// decide returns the decision for a root named name: the quieter of its
+// two buckets' when raised, else d. Only loads: countFair counts.
+// The hash is FNV-1a, fixed, so runs are reproducible; names are not
+// secrets, and a client that crafts colliding names only shares a
+// minimum with itself.
+func (f *fairTable) decide(name string, d *decision) (*decision, *fairBucket, *fairBucket) {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(name); i++ {
 		h = (h ^ uint64(name[i])) * 1099511628211
 	}
 	b1, b2 := &f.buckets[h&(fairBuckets-1)], &f.buckets[(h>>32)&(fairBuckets-1)]
-	b1.arrivals.Add(1)
-	if b2 != b1 {
-		b2.arrivals.Add(1)
-	}
 	d1, d2 := b1.d.Load(), b2.d.Load()
 	switch {
 	case d1 != nil && (d2 == nil || d1.p >= d2.p):
-		return d1 // raised, and the quieter (the higher probability)
+		return d1, b1, b2 // raised, and the quieter (the higher probability)
 	case d2 != nil:
-		return d2
+		return d2, b1, b2
 	}
-	return d
+	return d, b1, b2
+}
+
+// countFair adds a root that fell in decision d's band to its buckets, at the
+// band's adjusted count, as the sampler counts arrivals: a hot name at a
+// low probability seldom writes, so its buckets stay cheap to share
+// between cores.
+func countFair(d *decision, b1, b2 *fairBucket) {
+	addSat(&b1.arrivals, d.estW)
+	if b2 != b1 {
+		addSat(&b2.arrivals, d.estW)
+	}
 }
 
 // shares gives every bucket of names at least fairMin sampled roots per
@@ -76,7 +84,7 @@ func (f *fairTable) shares(a *Adaptive, base, roots float64, tick time.Duration,
 	for i := range f.buckets {
 		b := &f.buckets[i]
 		b.d.Store(nil)
-		x := float64(b.arrivals.Swap(0)) / secs
+		x := float64(b.arrivals.Swap(0)) / weightOne / secs
 		if b.rate = 0.5*b.rate + 0.5*x; b.rate < 1e-3 {
 			b.rate = 0
 		}
